@@ -1,0 +1,1300 @@
+/*
+ * config: the key table (STYLE.md §9) and everything that turns a document tree into a fully
+ * defaulted struct config: defaults, per-value checks while loading, config_check()'s
+ * cross-field rules, and freeing. Printing lives in config_dump.c, which walks the same table.
+ *
+ * Each key names a type; a type is a row of ctypes[] with init (default), parse and fini.
+ * Generic types (string, bool, uint, list, block) reach their field through ckey.off; the
+ * few types bound to one field (subnet lists, Pool4, PortRange) use their struct directly.
+ *
+ * Invariants:
+ *  - every message is "name:line:col: Key.Path: reason" (no position when there is none);
+ *    messages are collected, sorted into file order and printed together, and any message
+ *    means failure;
+ *  - lists in the file replace the current list; blocks merge key by key; the input-only
+ *    spellings (RemoteSubnets, Addresses) run after the canonical keys and append;
+ *  - a value that fails its check leaves the field as it was; no secret is ever echoed.
+ */
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "config/cnode.h"
+#include "config/config.h"
+#include "config/config_hjson.h"
+#include "config/config_keys.h"
+#include "config/config_yaml.h"
+#include "lib/inet.h"
+#include "lib/mem.h"
+
+enum { NODEINFO_MAX_JSON = 16384, IFNAME_MAX = 15, PASSWORD_MAX = 64, PATH_MAX_LEN = 256 };
+
+struct msg {
+	unsigned line, col;
+	size_t seq;
+	char *text;
+};
+
+struct config_loader {
+	const char *name;
+	bool is_ci; /* HJSON/JSON input: keys match case-insensitively, as in yggdrasil-go */
+	struct msg *msgs;
+	size_t n_msgs;
+};
+
+__attribute__((format(printf, 5, 6))) static void
+lerr(struct config_loader *ld, unsigned line, unsigned col, const char *path, const char *fmt, ...)
+{
+	char body[512];
+	va_list ap;
+	struct msg *m;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	ld->msgs = xreallocarray(ld->msgs, ld->n_msgs + 1, sizeof(*ld->msgs));
+	m = &ld->msgs[ld->n_msgs];
+	*m = (struct msg){line, col, ld->n_msgs, NULL};
+	ld->n_msgs++;
+	if (line)
+		m->text = xasprintf("%s:%u:%u: %s: %s", ld->name, line, col, path, body);
+	else
+		m->text = xasprintf("%s: %s: %s", ld->name, path, body);
+}
+
+#define nerr(ld, n, path, ...) lerr((ld), (n)->line, (n)->col, (path), __VA_ARGS__)
+#define perr(ld, pos, path, ...) lerr((ld), (pos).line, (pos).col, (path), __VA_ARGS__)
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+	unsigned lx = x->line ? x->line : ~0u, ly = y->line ? y->line : ~0u;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Prints the collected messages in file order; returns -EINVAL if there were any. */
+static int flush(struct config_loader *ld, FILE *errf)
+{
+	size_t n = ld->n_msgs;
+
+	if (n)
+		qsort(ld->msgs, n, sizeof(*ld->msgs), msg_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (errf)
+			fprintf(errf, "%s\n", ld->msgs[i].text);
+		free(ld->msgs[i].text);
+	}
+	free(ld->msgs);
+	ld->msgs = NULL;
+	ld->n_msgs = 0;
+	return n ? -EINVAL : 0;
+}
+
+static void type_err(struct config_loader *ld, const struct cnode *n, const char *path,
+		     const char *expected)
+{
+	nerr(ld, n, path, "expected %s, got %s", expected, cnode_describe(n));
+}
+
+static bool want_string(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	/* Any scalar is text here: hjson-go hands a quoteless 123 or true to a string field as
+	 * text, and YAML users write Password: 1234. */
+	if (n->kind == CNODE_SCALAR)
+		return true;
+	type_err(ld, n, path, "a string");
+	return false;
+}
+
+/* ---- string checks ---- */
+
+static bool check_hex(struct config_loader *ld, const struct cnode *n, const char *path,
+		      size_t want, const char *what)
+{
+	size_t len = strlen(n->str);
+
+	if (len != want) {
+		nerr(ld, n, path, "%s must be %zu hexadecimal digits, got %zu characters", what,
+		     want, len);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!strchr("0123456789abcdefABCDEF", n->str[i])) {
+			nerr(ld, n, path, "%s has a non-hexadecimal character at offset %zu", what,
+			     i);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_privkey(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	return check_hex(ld, n, path, 128, "a private key (seed and public key)");
+}
+
+static bool check_pubkey(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	return check_hex(ld, n, path, 64, "a public key");
+}
+
+static void unhex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char b[3] = {s[2 * i], s[2 * i + 1], 0};
+
+		out[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+}
+
+static bool check_uri(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	const char *s = n->str, *end = strstr(s, "://");
+	bool is_ok = end && end > s && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'));
+
+	for (const char *p = s; is_ok && p < end; p++)
+		is_ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.",
+			       *p) != NULL;
+	if (!is_ok)
+		nerr(ld, n, path, "\"%s\" is not a URI of the form scheme://address", s);
+	return is_ok;
+}
+
+static bool check_admin(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	return !strcmp(n->str, "none") || check_uri(ld, n, path);
+}
+
+static bool check_ifname(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	/* Linux's dev_valid_name(): 1 to 15 bytes, no '/', ':' or whitespace. */
+	if (strlen(n->str) <= IFNAME_MAX && n->str[0] && !strpbrk(n->str, "/: \t\n\r\v\f"))
+		return true;
+	nerr(ld, n, path,
+	     "\"%s\" is not an interface name (1 to %d characters without '/', ':' "
+	     "or blanks), \"auto\" or \"none\"",
+	     n->str, IFNAME_MAX);
+	return false;
+}
+
+static bool check_regex(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	regex_t re;
+	char why[128];
+	int r = regcomp(&re, n->str, REG_EXTENDED | REG_NOSUB);
+
+	if (!r) {
+		regfree(&re);
+		return true;
+	}
+	regerror(r, &re, why, sizeof(why));
+	nerr(ld, n, path, "not a valid regular expression: %s", why);
+	return false;
+}
+
+static bool check_password(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	if (strlen(n->str) <= PASSWORD_MAX)
+		return true;
+	nerr(ld, n, path, "longer than %d bytes (it is a BLAKE2b key)", PASSWORD_MAX);
+	return false;
+}
+
+/* ---- generic types ---- */
+
+static void str_init(const struct ckey *k, void *base)
+{
+	char **f = ckey_field(k, base);
+
+	*f = k->def ? xstrdup(k->def) : NULL;
+}
+
+static void str_fini(const struct ckey *k, void *base)
+{
+	char **f = ckey_field(k, base);
+
+	if (*f && (k->flags & CKF_SECRET))
+		mem_wipe(*f, strlen(*f));
+	free(*f);
+	*f = NULL;
+}
+
+static void str_parse(struct config_loader *ld, const struct ckey *k, void *base,
+		      const struct cnode *n, const char *path)
+{
+	if (!want_string(ld, n, path) || (k->check && !k->check(ld, n, path)))
+		return;
+	str_fini(k, base);
+	*(char **)ckey_field(k, base) = xstrdup(n->str);
+}
+
+static void bool_init(const struct ckey *k, void *base)
+{
+	*(bool *)ckey_field(k, base) = k->def && !strcmp(k->def, "true");
+}
+
+static void bool_parse(struct config_loader *ld, const struct ckey *k, void *base,
+		       const struct cnode *n, const char *path)
+{
+	if (n->kind == CNODE_SCALAR && cnode_scalar_type(n) == CNODE_BOOL) {
+		*(bool *)ckey_field(k, base) = n->str[0] == 't';
+		return;
+	}
+	if (n->kind == CNODE_SCALAR && n->is_quoted &&
+	    (!strcmp(n->str, "true") || !strcmp(n->str, "false")))
+		nerr(ld, n, path, "expected true or false without quotes, got a string");
+	else if (n->kind == CNODE_SCALAR &&
+		 (!strcasecmp(n->str, "true") || !strcasecmp(n->str, "false")))
+		nerr(ld, n, path, "expected true or false in lower case, got \"%s\"", n->str);
+	else
+		type_err(ld, n, path, "true or false");
+}
+
+static void uint_init(const struct ckey *k, void *base)
+{
+	ckey_uint_set(k, base, k->def ? strtoull(k->def, NULL, 10) : 0);
+}
+
+static void uint_parse(struct config_loader *ld, const struct ckey *k, void *base,
+		       const struct cnode *n, const char *path)
+{
+	const char *s = n->str;
+	uint64_t v = 0;
+	size_t len;
+
+	if (n->kind != CNODE_SCALAR || n->is_quoted || !(len = strspn(s, "0123456789")) || s[len] ||
+	    (s[0] == '0' && len > 1)) {
+		type_err(ld, n, path, "an unsigned integer");
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (v > (UINT64_MAX - 9) / 10) {
+			nerr(ld, n, path, "%s is too large (at most %llu)", s,
+			     (unsigned long long)k->max);
+			return;
+		}
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v < k->min || v > k->max) {
+		nerr(ld, n, path, "%llu is %s of %llu%s%s", (unsigned long long)v,
+		     v < k->min ? "below the minimum" : "above the maximum",
+		     (unsigned long long)(v < k->min ? k->min : k->max),
+		     v < k->min && k->cite ? ": " : "", v < k->min && k->cite ? k->cite : "");
+		return;
+	}
+	ckey_uint_set(k, base, v);
+}
+
+static void strlist_free(struct config_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void strlist_fini(const struct ckey *k, void *base)
+{
+	strlist_free(ckey_field(k, base));
+}
+
+/* Reads a list (or null) of strings into the empty l; false when n is of another type. */
+static bool read_strlist(struct config_loader *ld, const struct ckey *k, struct config_strlist *l,
+			 const struct cnode *n, const char *path)
+{
+	char ipath[PATH_MAX_LEN];
+
+	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a list of strings");
+		return false;
+	}
+	l->v = xcalloc(n->n ? n->n : 1, sizeof(*l->v));
+	for (size_t i = 0; i < n->n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (want_string(ld, n->vals[i], ipath) &&
+		    (!k->check || k->check(ld, n->vals[i], ipath)))
+			l->v[l->n++] = xstrdup(n->vals[i]->str);
+	}
+	return true;
+}
+
+static void strlist_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			  const struct cnode *n, const char *path)
+{
+	struct config_strlist l = {0};
+
+	if (!read_strlist(ld, k, &l, n, path))
+		return;
+	strlist_fini(k, base);
+	*(struct config_strlist *)ckey_field(k, base) = l;
+}
+
+static void ifpeers_fini(const struct ckey *k, void *base)
+{
+	struct config *cfg = base;
+
+	(void)k;
+	for (size_t i = 0; i < cfg->n_interface_peers; i++) {
+		strlist_free(&cfg->interface_peers[i].uris);
+		free(cfg->interface_peers[i].iface);
+	}
+	free(cfg->interface_peers);
+	cfg->interface_peers = NULL;
+	cfg->n_interface_peers = 0;
+}
+
+static int ifpeers_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct config_ifpeers *)a)->iface,
+		      ((const struct config_ifpeers *)b)->iface);
+}
+
+static void ifpeers_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			  const struct cnode *n, const char *path)
+{
+	struct config *cfg = base;
+	char ipath[PATH_MAX_LEN];
+
+	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a mapping of interface name to a list of peer URIs");
+		return;
+	}
+	ifpeers_fini(k, base);
+	cfg->interface_peers = xcalloc(n->n ? n->n : 1, sizeof(*cfg->interface_peers));
+	for (size_t i = 0; i < n->n; i++) {
+		struct config_ifpeers *ip = &cfg->interface_peers[cfg->n_interface_peers++];
+
+		snprintf(ipath, sizeof(ipath), "%s[\"%s\"]", path, n->keys[i]->str);
+		ip->iface = xstrdup(n->keys[i]->str);
+		read_strlist(ld, k, &ip->uris, n->vals[i], ipath);
+	}
+	/* Go prints map keys sorted; keeping them sorted makes every dump canonical. */
+	qsort(cfg->interface_peers, cfg->n_interface_peers, sizeof(*cfg->interface_peers),
+	      ifpeers_cmp);
+}
+
+static void block_init(const struct ckey *tab, void *base);
+static void block_fini(const struct ckey *tab, void *base);
+static void load_block(struct config_loader *ld, const struct ckey *tab, void *base,
+		       const struct cnode *map, const char *prefix, bool is_ygg);
+
+static void mcast_init(const struct ckey *k, void *base)
+{
+	struct config *cfg = base;
+
+	cfg->mcast = xcalloc(1, sizeof(*cfg->mcast));
+	cfg->n_mcast = 1;
+	block_init(k->sub, cfg->mcast);
+}
+
+static void mcast_fini(const struct ckey *k, void *base)
+{
+	struct config *cfg = base;
+
+	for (size_t i = 0; i < cfg->n_mcast; i++)
+		block_fini(k->sub, &cfg->mcast[i]);
+	free(cfg->mcast);
+	cfg->mcast = NULL;
+	cfg->n_mcast = 0;
+}
+
+static void mcast_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			const struct cnode *n, const char *path)
+{
+	struct config *cfg = base;
+	char ipath[PATH_MAX_LEN];
+
+	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a list of mappings");
+		return;
+	}
+	mcast_fini(k, base);
+	if (n->kind == CNODE_NULL)
+		return;
+	cfg->mcast = xcalloc(n->n ? n->n : 1, sizeof(*cfg->mcast));
+	for (size_t i = 0; i < n->n; i++) {
+		struct config_mcast *m = &cfg->mcast[cfg->n_mcast++];
+
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		block_init(k->sub, m);
+		if (n->vals[i]->kind == CNODE_MAP)
+			load_block(ld, k->sub, m, n->vals[i], ipath, true);
+		else
+			type_err(ld, n->vals[i], ipath, "a mapping");
+	}
+}
+
+static void nodeinfo_fini(const struct ckey *k, void *base)
+{
+	struct cnode **f = ckey_field(k, base);
+
+	cnode_free(*f);
+	*f = NULL;
+}
+
+static void nodeinfo_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			   const struct cnode *n, const char *path)
+{
+	struct cnode *copy;
+	char *json = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a mapping or null");
+		return;
+	}
+	nodeinfo_fini(k, base);
+	if (n->kind == CNODE_NULL)
+		return;
+	copy = cnode_copy(n);
+	cnode_sort(copy);
+	if ((f = open_memstream(&json, &len))) {
+		cnode_emit_json(copy, f, -1);
+		fclose(f);
+	}
+	free(json);
+	if (len > NODEINFO_MAX_JSON) {
+		nerr(ld, n, path, "%zu bytes as JSON; yggdrasil refuses more than %d", len,
+		     NODEINFO_MAX_JSON);
+		cnode_free(copy);
+		return;
+	}
+	*(struct cnode **)ckey_field(k, base) = copy;
+}
+
+static void block_type_init(const struct ckey *k, void *base)
+{
+	block_init(k->sub, ckey_field(k, base));
+}
+
+static void block_type_fini(const struct ckey *k, void *base)
+{
+	block_fini(k->sub, ckey_field(k, base));
+}
+
+static void block_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			const struct cnode *n, const char *path)
+{
+	if (n->kind == CNODE_MAP)
+		load_block(ld, k->sub, ckey_field(k, base), n, path, false);
+	else if (n->kind != CNODE_NULL)
+		type_err(ld, n, path, "a mapping");
+}
+
+static void enum_init(const struct ckey *k, void *base)
+{
+	for (unsigned i = 0; k->names[i]; i++)
+		if (!strcmp(k->names[i], k->def))
+			ckey_uint_set(k, base, i);
+}
+
+static void enum_parse(struct config_loader *ld, const struct ckey *k, void *base,
+		       const struct cnode *n, const char *path)
+{
+	char list[128] = "";
+
+	if (!want_string(ld, n, path))
+		return;
+	for (unsigned i = 0; k->names[i]; i++) {
+		if (!strcmp(k->names[i], n->str)) {
+			ckey_uint_set(k, base, i);
+			return;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " or " : "",
+			 k->names[i]);
+	}
+	nerr(ld, n, path, "expected %s, got \"%s\"", list, n->str);
+}
+
+/* ---- addresses: TunnelRouting and NAT64 ---- */
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+static bool same_prefix(const struct inet_prefix *a, const struct inet_prefix *b)
+{
+	return a->len == b->len && inet_prefix_overlaps(a, b);
+}
+
+/* Parses n as "addr/len" of the given family (0 = either), or a bare address when is_addr_ok. */
+static bool parse_cidr(struct config_loader *ld, const struct cnode *n, const char *path,
+		       int family, bool is_addr_ok, struct inet_prefix *out)
+{
+	char fix[INET_PREFIXSTRLEN_MAX];
+
+	if (n->kind != CNODE_SCALAR) {
+		type_err(ld, n, path, "an IP prefix such as 10.0.0.0/8");
+		return false;
+	}
+	if (inet_prefix_parse(n->str, true, out)) {
+		/* parsed */
+	} else if (inet_prefix_parse(n->str, false, out)) {
+		nerr(ld, n, path, "%s has host bits set (did you mean %s?)", n->str,
+		     inet_prefix_format(out, fix));
+		return false;
+	} else if (is_addr_ok && inet_addr_parse(n->str, out)) {
+		out->len = out->family == AF_INET ? 32 : 128;
+	} else {
+		nerr(ld, n, path, "\"%s\" is not an IP %s (address/length)", n->str,
+		     is_addr_ok ? "address or prefix" : "prefix");
+		return false;
+	}
+	if (family && out->family != family) {
+		nerr(ld, n, path, "%s is %s where %s is expected", n->str, family_name(out->family),
+		     family_name(family));
+		return false;
+	}
+	return true;
+}
+
+static void route_add(struct config_loader *ld, struct config_tunnel *t,
+		      const struct inet_prefix *p, const uint8_t key[32], const struct cnode *at,
+		      const char *path)
+{
+	bool is4 = p->family == AF_INET;
+	struct config_route **v = is4 ? &t->ipv4_remote : &t->ipv6_remote;
+	size_t *n = is4 ? &t->n_ipv4_remote : &t->n_ipv6_remote;
+
+	if (!is4 && inet_is_yggdrasil(p)) {
+		nerr(ld, at, path,
+		     "%s is inside 200::/7, Yggdrasil's own address space, which tunnel "
+		     "routing never carries",
+		     at->str);
+		return;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (same_prefix(&(*v)[i].prefix, p)) {
+			nerr(ld, at, path, "%s is listed twice (first at %u:%u)", at->str,
+			     (*v)[i].pos.line, (*v)[i].pos.col);
+			return;
+		}
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].prefix = *p;
+	memcpy((*v)[*n].key, key, 32);
+	(*v)[*n].pos = (struct config_pos){at->line, at->col};
+	(*n)++;
+}
+
+/* A list of prefixes that must not overlap, with where each came from (local subnets, Pool4). */
+struct pset {
+	struct inet_prefix **v;
+	struct config_pos **pos;
+	size_t *n;
+};
+
+static struct pset local_set(struct config_tunnel *t, int family)
+{
+	if (family == AF_INET)
+		return (struct pset){&t->ipv4_local, &t->ipv4_local_pos, &t->n_ipv4_local};
+	return (struct pset){&t->ipv6_local, &t->ipv6_local_pos, &t->n_ipv6_local};
+}
+
+static void pset_add(struct config_loader *ld, struct pset s, const struct inet_prefix *p,
+		     const struct cnode *at, const char *path)
+{
+	char other[INET_PREFIXSTRLEN_MAX];
+
+	for (size_t i = 0; i < *s.n; i++) {
+		if (inet_prefix_overlaps(&(*s.v)[i], p)) {
+			nerr(ld, at, path, "%s %s %s (at %u:%u)", at->str,
+			     same_prefix(&(*s.v)[i], p) ? "duplicates" : "overlaps",
+			     inet_prefix_format(&(*s.v)[i], other), (*s.pos)[i].line,
+			     (*s.pos)[i].col);
+			return;
+		}
+	}
+	*s.v = xreallocarray(*s.v, *s.n + 1, sizeof(**s.v));
+	*s.pos = xreallocarray(*s.pos, *s.n + 1, sizeof(**s.pos));
+	(*s.v)[*s.n] = *p;
+	(*s.pos)[(*s.n)++] = (struct config_pos){at->line, at->col};
+}
+
+static void pset_free(struct pset s)
+{
+	free(*s.v);
+	free(*s.pos);
+	*s.v = NULL;
+	*s.pos = NULL;
+	*s.n = 0;
+}
+
+static void remote_fini(const struct ckey *k, void *base)
+{
+	struct config_tunnel *t = base;
+	bool is4 = k->family == AF_INET;
+
+	free(is4 ? t->ipv4_remote : t->ipv6_remote);
+	*(is4 ? &t->ipv4_remote : &t->ipv6_remote) = NULL;
+	*(is4 ? &t->n_ipv4_remote : &t->n_ipv6_remote) = 0;
+}
+
+static void remote_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			 const struct cnode *n, const char *path)
+{
+	char ipath[PATH_MAX_LEN];
+	struct inet_prefix p;
+	uint8_t key[32];
+
+	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a mapping of prefix to public key");
+		return;
+	}
+	remote_fini(k, base);
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cnode *kn = n->keys[i], *vn = n->vals[i];
+
+		snprintf(ipath, sizeof(ipath), "%s[\"%s\"]", path, kn->str);
+		if (!parse_cidr(ld, kn, ipath, k->family, false, &p))
+			continue;
+		if (vn->kind != CNODE_SCALAR) {
+			type_err(ld, vn, ipath, "a public key (64 hexadecimal digits)");
+			continue;
+		}
+		if (!check_pubkey(ld, vn, ipath))
+			continue;
+		unhex(vn->str, key, 32);
+		route_add(ld, base, &p, key, kn, ipath);
+	}
+}
+
+static void local_fini(const struct ckey *k, void *base)
+{
+	pset_free(local_set(base, k->family));
+}
+
+/* IPv{4,6}LocalSubnets (k->family; replaces the list) or Addresses (both; appends). */
+static void locals_read(struct config_loader *ld, const struct ckey *k, void *base,
+			const struct cnode *n, const char *path)
+{
+	char ipath[PATH_MAX_LEN];
+	struct inet_prefix p;
+
+	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a list of IP prefixes");
+		return;
+	}
+	if (k->type == CKT_LOCAL)
+		local_fini(k, base);
+	for (size_t i = 0; i < n->n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (parse_cidr(ld, n->vals[i], ipath, k->family, false, &p))
+			pset_add(ld, local_set(base, p.family), &p, n->vals[i], ipath);
+	}
+}
+
+/* yggdrasilckr's RemoteSubnets: {key: [cidr, ...]} (or {key: cidr}), both families. */
+static void ckr_remote_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			     const struct cnode *n, const char *path)
+{
+	char kpath[PATH_MAX_LEN], ipath[PATH_MAX_LEN + 24];
+	struct inet_prefix p;
+	uint8_t key[32];
+
+	(void)k;
+	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a mapping of public key to a list of prefixes");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cnode *vn = n->vals[i];
+		bool is_one = vn->kind == CNODE_SCALAR;
+
+		snprintf(kpath, sizeof(kpath), "%s[\"%s\"]", path, n->keys[i]->str);
+		if (!check_pubkey(ld, n->keys[i], kpath))
+			continue;
+		unhex(n->keys[i]->str, key, 32);
+		if (!is_one && vn->kind != CNODE_SEQ) {
+			type_err(ld, vn, kpath, "a list of IP prefixes");
+			continue;
+		}
+		for (size_t j = 0; j < (is_one ? 1 : vn->n); j++) {
+			const struct cnode *e = is_one ? vn : vn->vals[j];
+
+			if (is_one)
+				snprintf(ipath, sizeof(ipath), "%s", kpath);
+			else
+				snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, j);
+			if (parse_cidr(ld, e, ipath, 0, false, &p))
+				route_add(ld, base, &p, key, e, ipath);
+		}
+	}
+}
+
+static const struct inet_prefix ygg_space = {AF_INET6, 7, {0x02}};
+
+static void prefix64_init(const struct ckey *k, void *base)
+{
+	inet_prefix_parse(k->def, true, &((struct config_nat64 *)base)->prefix);
+}
+
+/* RFC 6052 §2.2: the lengths, and the "u" octet (bits 64-71) which must be zero. */
+static void prefix64_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			   const struct cnode *n, const char *path)
+{
+	struct inet_prefix p, raw;
+	char addr[INET_PREFIXSTRLEN_MAX];
+	size_t alen;
+
+	(void)k;
+	if (n->kind == CNODE_SCALAR && inet_prefix_parse(n->str, false, &p) &&
+	    p.family == AF_INET6) {
+		if (!inet_nat64_prefix_len_ok(p.len)) {
+			nerr(ld, n, path,
+			     "prefix length /%u is not one of 32, 40, 48, 56, 64, 96 "
+			     "(RFC 6052 §2.2)",
+			     p.len);
+			return;
+		}
+		alen = strcspn(n->str, "/");
+		snprintf(addr, sizeof(addr), "%.*s", (int)alen, n->str);
+		if (inet_addr_parse(addr, &raw) && raw.addr[8]) {
+			nerr(ld, n, path,
+			     "bits 64-71 (the \"u\" octet) of %s must be zero "
+			     "(RFC 6052 §2.2)",
+			     n->str);
+			return;
+		}
+	}
+	if (!parse_cidr(ld, n, path, AF_INET6, false, &p))
+		return;
+	if (inet_prefix_overlaps(&p, &ygg_space)) {
+		nerr(ld, n, path, "%s overlaps 200::/7, Yggdrasil's own address space", n->str);
+		return;
+	}
+	((struct config_nat64 *)base)->prefix = p;
+}
+
+static struct pset pool4_set(struct config_nat64 *nat)
+{
+	return (struct pset){&nat->pool4, &nat->pool4_pos, &nat->n_pool4};
+}
+
+static void pool4_fini(const struct ckey *k, void *base)
+{
+	(void)k;
+	pset_free(pool4_set(base));
+}
+
+static void pool4_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			const struct cnode *n, const char *path)
+{
+	char ipath[PATH_MAX_LEN];
+	struct inet_prefix p;
+
+	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
+		type_err(ld, n, path, "a list of IPv4 addresses or prefixes");
+		return;
+	}
+	pool4_fini(k, base);
+	for (size_t i = 0; i < n->n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (parse_cidr(ld, n->vals[i], ipath, AF_INET, true, &p))
+			pset_add(ld, pool4_set(base), &p, n->vals[i], ipath);
+	}
+}
+
+/* "lo-hi" with 1 <= lo <= hi <= 65535. */
+static bool ports_read(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	a = strtoul(s, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return false;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || a < 1 || b > 65535 || a > b)
+		return false;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return true;
+}
+
+static void ports_init(const struct ckey *k, void *base)
+{
+	struct config_nat64 *nat = base;
+
+	ports_read(k->def, &nat->port_min, &nat->port_max);
+}
+
+static void ports_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			const struct cnode *n, const char *path)
+{
+	struct config_nat64 *nat = base;
+
+	(void)k;
+	if (want_string(ld, n, path) && !ports_read(n->str, &nat->port_min, &nat->port_max))
+		nerr(ld, n, path,
+		     "expected \"low-high\" with 1 <= low <= high <= 65535, got \"%s\"", n->str);
+}
+
+struct ctype {
+	void (*init)(const struct ckey *k, void *base);
+	void (*parse)(struct config_loader *ld, const struct ckey *k, void *base,
+		      const struct cnode *n, const char *path);
+	void (*fini)(const struct ckey *k, void *base);
+};
+
+/* clang-format off */
+static const struct ctype ctypes[CKT__COUNT] = {
+	[CKT_STR] = {str_init, str_parse, str_fini},
+	[CKT_BOOL] = {bool_init, bool_parse, NULL},
+	[CKT_UINT] = {uint_init, uint_parse, NULL},
+	[CKT_STRLIST] = {NULL, strlist_parse, strlist_fini},
+	[CKT_IFPEERS] = {NULL, ifpeers_parse, ifpeers_fini},
+	[CKT_MCAST] = {mcast_init, mcast_parse, mcast_fini},
+	[CKT_NODEINFO] = {NULL, nodeinfo_parse, nodeinfo_fini},
+	[CKT_BLOCK] = {block_type_init, block_parse, block_type_fini},
+	[CKT_REMOTE] = {NULL, remote_parse, remote_fini},
+	[CKT_LOCAL] = {NULL, locals_read, local_fini},
+	[CKT_CKR_REMOTE] = {NULL, ckr_remote_parse, NULL},
+	[CKT_CKR_LOCAL] = {NULL, locals_read, NULL},
+	[CKT_PREFIX64] = {prefix64_init, prefix64_parse, NULL},
+	[CKT_POOL4] = {NULL, pool4_parse, pool4_fini},
+	[CKT_PORTS] = {ports_init, ports_parse, NULL},
+	[CKT_ENUM] = {enum_init, enum_parse, NULL},
+};
+/* clang-format on */
+
+/* ---- blocks ---- */
+
+static void block_init(const struct ckey *tab, void *base)
+{
+	for (const struct ckey *k = tab; k->name; k++)
+		if (ctypes[k->type].init)
+			ctypes[k->type].init(k, base);
+}
+
+static void block_fini(const struct ckey *tab, void *base)
+{
+	for (const struct ckey *k = tab; k->name; k++)
+		if (ctypes[k->type].fini)
+			ctypes[k->type].fini(k, base);
+}
+
+static bool key_is(const struct config_loader *ld, const char *s, const char *name)
+{
+	return ld->is_ci ? !strcasecmp(s, name) : !strcmp(s, name);
+}
+
+/* Reads the members of map described by tab into base, in table order. */
+static void load_block(struct config_loader *ld, const struct ckey *tab, void *base,
+		       const struct cnode *map, const char *prefix, bool is_ygg)
+{
+	bool *is_used = xcalloc(map->n ? map->n : 1, sizeof(*is_used));
+	char path[PATH_MAX_LEN];
+
+	for (const struct ckey *k = tab; k->name; k++) {
+		long first = -1;
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", k->name);
+		for (size_t i = 0; i < map->n; i++) {
+			const struct cnode *kn = map->keys[i];
+
+			if (!key_is(ld, kn->str, k->name))
+				continue;
+			is_used[i] = true;
+			if (first < 0) {
+				first = (long)i;
+				continue;
+			}
+			nerr(ld, kn, path, "given twice (first as \"%s\" at %u:%u)",
+			     map->keys[first]->str, map->keys[first]->line, map->keys[first]->col);
+		}
+		if (first < 0)
+			continue;
+		ctypes[k->type].parse(ld, k, base, map->vals[first], path);
+		if (k->pos_off)
+			*(struct config_pos *)((char *)base + k->pos_off) =
+			    (struct config_pos){map->vals[first]->line, map->vals[first]->col};
+	}
+	for (size_t i = 0; i < map->n; i++) {
+		const struct cnode *kn = map->keys[i];
+		const struct ckey *near = NULL;
+
+		if (is_used[i])
+			continue;
+		for (const struct ckey *k = tab; k->name && !near; k++)
+			if (!strcasecmp(kn->str, k->name))
+				near = k;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", kn->str);
+		if (near)
+			nerr(ld, kn, path,
+			     "unknown key; did you mean %s? (YAML keys are "
+			     "case-sensitive)",
+			     near->name);
+		else
+			nerr(ld, kn, path, "unknown key%s",
+			     is_ygg ? " (yggdrasil ignores it; ygg64 refuses it)" : "");
+	}
+	free(is_used);
+}
+
+/* ---- the table ---- */
+
+/* clang-format off */
+#define KEY(n, t, st, f, ...) {.name = n, .type = t, .off = offsetof(st, f), __VA_ARGS__}
+#define CKEY(n, t, f, ...) KEY(n, t, struct config, f, __VA_ARGS__)
+
+static const struct ckey mcast_keys[] = {
+	KEY("Regex", CKT_STR, struct config_mcast, regex, .def = ".*", .check = check_regex,
+	    .doc = "Interfaces whose name matches this POSIX extended regular expression."),
+	KEY("Beacon", CKT_BOOL, struct config_mcast, beacon, .def = "true",
+	    .doc = "Announce this node on those interfaces."),
+	KEY("Listen", CKT_BOOL, struct config_mcast, listen, .def = "true",
+	    .doc = "Peer with nodes that announce themselves there."),
+	KEY("Port", CKT_UINT, struct config_mcast, port, .size = 2, .max = 65535,
+	    .flags = CKF_OMITEMPTY, .doc = "TCP port for these peerings; 0 picks one."),
+	KEY("Priority", CKT_UINT, struct config_mcast, priority, .size = 1, .max = 255,
+	    .flags = CKF_OMITEMPTY, .doc = "Link priority; lower is preferred."),
+	KEY("Password", CKT_STR, struct config_mcast, password, .def = "", .check = check_password,
+	    .doc = "Shared secret both sides must know (up to 64 bytes); \"\" for none."),
+	{0},
+};
+
+#define TKEY(n, t, f, ...) KEY(n, t, struct config_tunnel, f, __VA_ARGS__)
+
+static const struct ckey tunnel_keys[] = {
+	TKEY("Enable", CKT_BOOL, is_enabled, .def = "false",
+	     .doc = "Carry IPv4 and non-Yggdrasil IPv6 traffic over Yggdrasil sessions."),
+	TKEY("IPv4RemoteSubnets", CKT_REMOTE, ipv4_remote, .family = AF_INET,
+	     .doc = "IPv4 prefix -> public key of the node that routes it (longest match wins)."),
+	TKEY("IPv4LocalSubnets", CKT_LOCAL, ipv4_local, .family = AF_INET,
+	     .doc = "IPv4 prefixes on this side: the only sources we send from and the only\n"
+		    "destinations we accept."),
+	TKEY("IPv6RemoteSubnets", CKT_REMOTE, ipv6_remote, .family = AF_INET6,
+	     .doc = "Like IPv4RemoteSubnets, for IPv6 prefixes outside 200::/7."),
+	TKEY("IPv6LocalSubnets", CKT_LOCAL, ipv6_local, .family = AF_INET6,
+	     .doc = "Like IPv4LocalSubnets, for IPv6."),
+	TKEY("InstallRoutes", CKT_BOOL, install_routes, .def = "true",
+	     .doc = "Route the remote subnets into the TUN interface in the kernel table."),
+	TKEY("RemoteSubnets", CKT_CKR_REMOTE, ipv4_remote, .flags = CKF_ALIAS),
+	TKEY("Addresses", CKT_CKR_LOCAL, ipv4_local, .flags = CKF_ALIAS),
+	{0},
+};
+
+#define NKEY(n, t, f, ...) KEY(n, t, struct config_nat64, f, __VA_ARGS__)
+#define NTIME(n, f, d, lo, why, text)                                                         \
+	NKEY(n, CKT_UINT, f, .size = 4, .def = d, .min = lo, .max = UINT32_MAX, .cite = why,  \
+	     .doc = text)
+#define NLIMIT(n, f, d, text) NKEY(n, CKT_UINT, f, .size = 4, .def = d, .min = 1, \
+				   .max = UINT32_MAX, .doc = text)
+
+static const char *const filtering_names[] = {
+	[CONFIG_NAT64_FILTER_ENDPOINT_INDEPENDENT] = "endpoint-independent",
+	[CONFIG_NAT64_FILTER_ADDRESS_DEPENDENT] = "address-dependent",
+	NULL,
+};
+
+static const struct ckey nat64_keys[] = {
+	NKEY("Enable", CKT_BOOL, is_enabled, .def = "false",
+	     .pos_off = offsetof(struct config_nat64, enable_pos),
+	     .doc = "Translate between IPv6 clients and IPv4 servers (stateful NAT64, RFC 6146)."),
+	NKEY("Prefix", CKT_PREFIX64, prefix, .def = "64:ff9b::/96",
+	     .pos_off = offsetof(struct config_nat64, prefix_pos),
+	     .doc = "IPv6 prefix that holds the IPv4 address (RFC 6052): /32, /40, /48, /56, /64\n"
+		    "or /96, with bits 64-71 zero. 64:ff9b::/96 is only for global IPv4; for\n"
+		    "private IPv4 use 64:ff9b:1::/48 or a prefix of your own."),
+	NKEY("Pool4", CKT_POOL4, pool4,
+	     .doc = "IPv4 addresses or prefixes that IPv6 clients are mapped onto. Empty: the\n"
+		    "first address of TunnelRouting.IPv4LocalSubnets."),
+	NKEY("PortRange", CKT_PORTS, port_min, .def = "61001-65535",
+	     .doc = "Ports of the pool addresses NAT64 may hand out, as \"low-high\"; the host\n"
+		    "keeps the others."),
+	NKEY("DataDir", CKT_STR, data_dir, .def = "",
+	     .doc = "Directory to save mappings in across restarts; \"\" keeps nothing."),
+	NKEY("MSSClamp", CKT_BOOL, mss_clamp, .def = "true",
+	     .doc = "Lower the MSS of TCP SYNs so translated segments fit the MTU."),
+	NKEY("AllowNonGlobalWKP", CKT_BOOL, allow_nonglobal_wkp, .def = "false",
+	     .doc = "Let 64:ff9b::/96 carry private IPv4 addresses, which RFC 6052 §3.1 forbids."),
+	NKEY("Filtering", CKT_ENUM, filtering, .size = sizeof(enum config_nat64_filtering),
+	     .names = filtering_names, .def = "endpoint-independent",
+	     .doc = "Who may send to a mapped port (RFC 4787): endpoint-independent = any IPv4\n"
+		    "host; address-dependent = only hosts the IPv6 client has contacted."),
+	NTIME("UDPTimeout", udp_timeout, "300", 120, "RFC 4787 REQ-5 requires at least 2 minutes",
+	      "Seconds an idle UDP mapping is kept (at least 120)."),
+	NTIME("ICMPTimeout", icmp_timeout, "60", 60, "RFC 6146 §4 requires at least 60 seconds",
+	      "Seconds an idle ICMP query mapping is kept (at least 60)."),
+	NTIME("TCPEstablishedTimeout", tcp_est_timeout, "7440", 7440,
+	      "RFC 5382 REQ-5 requires at least 2 hours 4 minutes",
+	      "Seconds an idle established TCP session is kept (at least 7440)."),
+	NTIME("TCPTransitoryTimeout", tcp_trans_timeout, "240", 240,
+	      "RFC 6146 §4 requires at least 4 minutes",
+	      "Seconds a TCP session that is opening or closing is kept (at least 240)."),
+	NLIMIT("MaxBIBEntries", max_bib_entries, "65536", "Most mappings per protocol."),
+	NLIMIT("MaxSessions", max_sessions, "262144", "Most sessions, all protocols together."),
+	NLIMIT("MaxFragments", max_fragments, "1024", "Most fragments held for reassembly."),
+	NLIMIT("MaxStoredSYNs", max_stored_syns, "10",
+	       "Most unsolicited IPv4 SYNs held while waiting for an IPv6 SYN (RFC 6146 §3.5.2.2)."),
+	{0},
+};
+
+const struct ckey config_keys[] = {
+	CKEY("PrivateKey", CKT_STR, private_key, .check = check_privkey,
+	     .pos_off = offsetof(struct config, private_key_pos),
+	     .flags = CKF_OPTIONAL | CKF_SECRET, .example = "<128 hex digits>",
+	     .doc = "This node's Ed25519 private key: 128 hex digits (32-byte seed, then the\n"
+		    "32-byte public key). It fixes the node's address; keep it secret. With neither\n"
+		    "this nor PrivateKeyPath, every start uses a new random key and address."),
+	CKEY("PrivateKeyPath", CKT_STR, private_key_path,
+	     .pos_off = offsetof(struct config, private_key_path_pos), .flags = CKF_OPTIONAL,
+	     .example = "/etc/ygg64/private.pem",
+	     .doc = "PEM file (PKCS#8 Ed25519, as from -exportkey) to read the key from instead.\n"
+		    "When both are given, this file wins."),
+	CKEY("Peers", CKT_STRLIST, peers, .check = check_uri,
+	     .doc = "Peers to dial, as URIs: tcp://, tls://, quic://, ws://, wss://, unix://, or\n"
+		    "socks://proxy:port/host:port. Options go in the query, e.g.\n"
+		    "?key=<public key>&priority=1&password=x. All traffic to the rest of the\n"
+		    "network crosses your peers, so pick ones that are near you."),
+	CKEY("InterfacePeers", CKT_IFPEERS, interface_peers, .check = check_uri,
+	     .doc = "Like Peers, grouped by the local interface to dial from (multi-homed hosts):\n"
+		    "{eth0: [tls://192.0.2.1:443]}."),
+	CKEY("Listen", CKT_STRLIST, listen, .check = check_uri,
+	     .doc = "Where to accept peerings, as URIs such as tls://[::]:0 or tcp://0.0.0.0:9000.\n"
+		    "Outbound and multicast peerings work without any."),
+	CKEY("AdminListen", CKT_STR, admin_listen, .def = "unix:///var/run/ygg64.sock",
+	     .check = check_admin, .flags = CKF_JSON_NONDEFAULT,
+	     .doc = "Admin socket for yggdrasilctl: unix:///path or tcp://host:port; \"none\" for\n"
+		    "no socket."),
+	CKEY("MulticastInterfaces", CKT_MCAST, mcast, .sub = mcast_keys,
+	     .doc = "Peer discovery on local links. An interface uses the first entry whose Regex\n"
+		    "matches its name. Beacon: announce this node. Listen: connect to nodes that\n"
+		    "announce themselves. Port (0 = any) and Priority (lower first) are optional.\n"
+		    "Password must match the other side's. Fields left out take the values shown."),
+	CKEY("AllowedPublicKeys", CKT_STRLIST, allowed_public_keys, .check = check_pubkey,
+	     .doc = "When not empty, only these public keys (64 hex digits) may peer through our\n"
+		    "listeners; outbound and multicast peerings are not affected. It does not\n"
+		    "stop anyone from reaching this node's address: it is not a firewall."),
+	CKEY("IfName", CKT_STR, if_name, .def = "auto", .check = check_ifname,
+	     .doc = "TUN interface name; \"auto\" picks one; \"none\" runs without TUN."),
+	CKEY("IfMTU", CKT_UINT, if_mtu, .def = "65535", .size = 8, .min = 1280, .max = 65535,
+	     .cite = "IPv6 needs at least 1280 (RFC 8200 §5)",
+	     .doc = "MTU of the TUN interface, 1280 to 65535."),
+	CKEY("LogLookups", CKT_BOOL, log_lookups, .def = "false", .flags = CKF_JSON_NONDEFAULT,
+	     .doc = "Record path lookups for the admin \"lookups\" command."),
+	CKEY("NodeInfoPrivacy", CKT_BOOL, nodeinfo_privacy, .def = "false",
+	     .doc = "Leave build name, version, platform and architecture out of NodeInfo."),
+	CKEY("NodeInfo", CKT_NODEINFO, nodeinfo,
+	     .doc = "What this node tells anyone who asks for its NodeInfo: a mapping such as\n"
+		    "{name: gw1, contact: ops@example.net}, or null. At most 16384 bytes as JSON."),
+	CKEY("TunnelRouting", CKT_BLOCK, tunnel, .sub = tunnel_keys,
+	     .doc = "ygg64: crypto-key routing (yggdrasil v0.3's TunnelRouting). IPv4 and\n"
+		    "non-Yggdrasil IPv6 packets travel in Yggdrasil sessions to the node whose key\n"
+		    "a remote subnet names. yggdrasil 0.5 does not know this block."),
+	CKEY("NAT64", CKT_BLOCK, nat64, .sub = nat64_keys,
+	     .doc = "ygg64: stateful NAT64. IPv6 clients reach IPv4 hosts at Prefix + IPv4\n"
+		    "address; the IPv4 side leaves through TunnelRouting."),
+	{0},
+};
+
+/* clang-format on */
+
+/* ---- entry points ---- */
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	block_init(config_keys, cfg);
+}
+
+void config_fini(struct config *cfg)
+{
+	block_fini(config_keys, cfg);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* HJSON when the first thing after blanks and '#' comments is '{' or a // or block comment. */
+static bool is_hjson(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 2 && ((unsigned char)buf[0] == 0xff || (unsigned char)buf[0] == 0xfe))
+		return true; /* UTF-16: let the HJSON reader say why it refuses it */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+		i = 3;
+	while (i < len) {
+		if (buf[i] == '#') {
+			while (i < len && buf[i] != '\n')
+				i++;
+		} else if (buf[i] && strchr(" \t\r\n", buf[i])) {
+			i++;
+		} else {
+			return buf[i] == '{' || buf[i] == '/';
+		}
+	}
+	return false;
+}
+
+int config_load_buf(struct config *cfg, const char *name, const char *buf, size_t len, FILE *errf)
+{
+	struct config_loader ld = {.name = name, .is_ci = is_hjson(buf, len)};
+	struct cnode_error perr;
+	struct cnode *root;
+
+	if (!buf)
+		buf = "";
+	root = ld.is_ci ? hjson_parse(buf, len, &perr) : yamlp_parse(buf, len, &perr);
+	if (!root) {
+		lerr(&ld, perr.line, perr.col, ld.is_ci ? "HJSON" : "YAML", "%s", perr.msg);
+		return flush(&ld, errf);
+	}
+	if (root->kind == CNODE_MAP)
+		load_block(&ld, config_keys, cfg, root, "", true);
+	else if (root->kind != CNODE_NULL)
+		nerr(&ld, root, "(top level)", "expected a mapping of keys, got %s",
+		     cnode_describe(root));
+	cnode_free(root);
+	return flush(&ld, errf);
+}
+
+int config_load_file(struct config *cfg, const char *path, FILE *errf)
+{
+	bool is_stdin = !strcmp(path, "-");
+	const char *name = is_stdin ? "<stdin>" : path;
+	FILE *f = is_stdin ? stdin : fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, got;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		fprintf(errf, "%s: cannot open: %s\n", name, strerror(-r));
+		return r;
+	}
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+	} while (got && len <= CONFIG_MAX_FILE);
+	r = ferror(f) ? -EIO : len > CONFIG_MAX_FILE ? -EFBIG : 0;
+	if (!is_stdin)
+		fclose(f);
+	if (r)
+		fprintf(errf, "%s: %s\n", name,
+			r == -EFBIG ? "larger than 1 MiB; not a configuration file?"
+				    : strerror(-r));
+	else
+		r = config_load_buf(cfg, name, buf, len, errf);
+	mem_wipe(buf, cap); /* it may hold a private key */
+	free(buf);
+	return r;
+}
+
+/* ---- cross-field rules ---- */
+
+/* A host prefix as the bare address (how Pool4 entries are usually written), else addr/len. */
+static const char *pfx_str(const struct inet_prefix *p, char *buf)
+{
+	return p->len == (p->family == AF_INET ? 32 : 128) ? inet_addr_format(p, buf)
+							   : inet_prefix_format(p, buf);
+}
+
+static bool prefix_inside(const struct inet_prefix *outer, const struct inet_prefix *p)
+{
+	return outer->family == p->family && outer->len <= p->len && inet_prefix_contains(outer, p);
+}
+
+static void check_wkp_v4(struct config_loader *ld, const struct inet_prefix *p,
+			 struct config_pos pos, const char *path, const char *what)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+
+	if (inet_ipv4_is_global(p))
+		return;
+	perr(ld, pos, path,
+	     "%s%s is not global IPv4 space, and RFC 6052 §3.1 forbids the "
+	     "Well-Known Prefix 64:ff9b::/96 for non-global addresses; set "
+	     "NAT64.Prefix to 64:ff9b:1::/48 (RFC 8215) or a network-specific "
+	     "prefix, or NAT64.AllowNonGlobalWKP: true",
+	     pfx_str(p, s), what);
+}
+
+int config_check(const struct config *cfg, const char *name, FILE *errf)
+{
+	struct config_loader ld = {.name = name};
+	const struct config_nat64 *nat = &cfg->nat64;
+	const struct config_tunnel *tun = &cfg->tunnel;
+	char path[PATH_MAX_LEN], a[INET_PREFIXSTRLEN_MAX], b[INET_PREFIXSTRLEN_MAX];
+
+	if (!nat->is_enabled)
+		return 0;
+	if (!tun->is_enabled)
+		perr(&ld, nat->enable_pos, "NAT64.Enable",
+		     "NAT64 needs TunnelRouting.Enable: true "
+		     "(translated IPv4 packets travel through tunnel routing)");
+	if (!nat->n_pool4 && !tun->n_ipv4_local)
+		perr(&ld, nat->enable_pos, "NAT64.Enable",
+		     "NAT64 needs an IPv4 address: set "
+		     "NAT64.Pool4 or TunnelRouting.IPv4LocalSubnets");
+	for (size_t i = 0; i < nat->n_pool4 && tun->n_ipv4_local; i++) {
+		size_t j = 0;
+
+		while (j < tun->n_ipv4_local && !prefix_inside(&tun->ipv4_local[j], &nat->pool4[i]))
+			j++;
+		snprintf(path, sizeof(path), "NAT64.Pool4[%zu]", i);
+		if (j == tun->n_ipv4_local)
+			perr(&ld, nat->pool4_pos[i], path,
+			     "%s is not inside "
+			     "TunnelRouting.IPv4LocalSubnets, so tunnel routing would drop the "
+			     "translated packets",
+			     pfx_str(&nat->pool4[i], a));
+	}
+	for (size_t i = 0; i < tun->n_ipv6_local; i++)
+		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_local[i]))
+			perr(&ld, nat->prefix_pos, "NAT64.Prefix",
+			     "%s overlaps "
+			     "TunnelRouting.IPv6LocalSubnets entry %s (at %u:%u)",
+			     inet_prefix_format(&nat->prefix, a),
+			     inet_prefix_format(&tun->ipv6_local[i], b),
+			     tun->ipv6_local_pos[i].line, tun->ipv6_local_pos[i].col);
+	for (size_t i = 0; i < tun->n_ipv6_remote; i++)
+		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_remote[i].prefix))
+			perr(&ld, nat->prefix_pos, "NAT64.Prefix",
+			     "%s overlaps "
+			     "TunnelRouting.IPv6RemoteSubnets entry %s (at %u:%u)",
+			     inet_prefix_format(&nat->prefix, a),
+			     inet_prefix_format(&tun->ipv6_remote[i].prefix, b),
+			     tun->ipv6_remote[i].pos.line, tun->ipv6_remote[i].pos.col);
+	if (!inet_is_nat64_wkp(&nat->prefix) || nat->allow_nonglobal_wkp)
+		return flush(&ld, errf);
+	for (size_t i = 0; i < tun->n_ipv4_remote; i++) {
+		const struct config_route *r = &tun->ipv4_remote[i];
+
+		snprintf(path, sizeof(path), "TunnelRouting.IPv4RemoteSubnets[\"%s\"]",
+			 inet_prefix_format(&r->prefix, a));
+		if (r->prefix.len >= 8)
+			check_wkp_v4(&ld, &r->prefix, r->pos, path, "");
+	}
+	for (size_t i = 0; i < nat->n_pool4; i++) {
+		snprintf(path, sizeof(path), "NAT64.Pool4[%zu]", i);
+		check_wkp_v4(&ld, &nat->pool4[i], nat->pool4_pos[i], path, "");
+	}
+	if (!nat->n_pool4 && tun->n_ipv4_local) {
+		struct inet_prefix first = tun->ipv4_local[0];
+
+		first.len = 32;
+		check_wkp_v4(&ld, &first, tun->ipv4_local_pos[0],
+			     "TunnelRouting.IPv4LocalSubnets[0]",
+			     " (the NAT64 source address while NAT64.Pool4 is empty)");
+	}
+	return flush(&ld, errf);
+}
