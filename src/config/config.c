@@ -1,7 +1,9 @@
 /*
  * config: the key table (STYLE.md §9) and everything that turns a document tree into a fully
- * defaulted struct config: defaults, per-value checks while loading, config_check()'s
- * cross-field rules, and freeing. Printing lives in config_dump.c, which walks the same table.
+ * defaulted struct config: defaults, per-value checks while loading, the generic value types,
+ * the message list every check reports into, and freeing. The TunnelRouting and NAT64 value
+ * types and config_check()'s cross-field rules live in config_net.c; printing lives in
+ * config_dump.c, which walks the same table.
  *
  * Each key names a type; a type is a row of ctypes[] with init (default), parse and fini.
  * Generic types (string, bool, uint, list, block) reach their field through ckey.off; the
@@ -27,38 +29,31 @@
 #include "config/config.h"
 #include "config/config_hjson.h"
 #include "config/config_keys.h"
+#include "config/config_net.h"
 #include "config/config_yaml.h"
-#include "lib/inet.h"
 #include "lib/mem.h"
 
-enum { NODEINFO_MAX_JSON = 16384, IFNAME_MAX = 15, PASSWORD_MAX = 64, PATH_MAX_LEN = 256 };
+enum { NODEINFO_MAX_JSON = 16384, IFNAME_MAX = 15, PASSWORD_MAX = 64 };
 
-struct msg {
+struct config_msg {
 	unsigned line, col;
 	size_t seq;
 	char *text;
 };
 
-struct config_loader {
-	const char *name;
-	bool is_ci; /* HJSON/JSON input: keys match case-insensitively, as in yggdrasil-go */
-	struct msg *msgs;
-	size_t n_msgs;
-};
-
-__attribute__((format(printf, 5, 6))) static void
-lerr(struct config_loader *ld, unsigned line, unsigned col, const char *path, const char *fmt, ...)
+void loader_err(struct config_loader *ld, unsigned line, unsigned col, const char *path,
+		const char *fmt, ...)
 {
 	char body[512];
 	va_list ap;
-	struct msg *m;
+	struct config_msg *m;
 
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
 	ld->msgs = xreallocarray(ld->msgs, ld->n_msgs + 1, sizeof(*ld->msgs));
 	m = &ld->msgs[ld->n_msgs];
-	*m = (struct msg){line, col, ld->n_msgs, NULL};
+	*m = (struct config_msg){line, col, ld->n_msgs, NULL};
 	ld->n_msgs++;
 	if (line)
 		m->text = xasprintf("%s:%u:%u: %s: %s", ld->name, line, col, path, body);
@@ -66,12 +61,9 @@ lerr(struct config_loader *ld, unsigned line, unsigned col, const char *path, co
 		m->text = xasprintf("%s: %s: %s", ld->name, path, body);
 }
 
-#define nerr(ld, n, path, ...) lerr((ld), (n)->line, (n)->col, (path), __VA_ARGS__)
-#define perr(ld, pos, path, ...) lerr((ld), (pos).line, (pos).col, (path), __VA_ARGS__)
-
 static int msg_cmp(const void *a, const void *b)
 {
-	const struct msg *x = a, *y = b;
+	const struct config_msg *x = a, *y = b;
 	unsigned lx = x->line ? x->line : ~0u, ly = y->line ? y->line : ~0u;
 
 	if (lx != ly)
@@ -82,7 +74,7 @@ static int msg_cmp(const void *a, const void *b)
 }
 
 /* Prints the collected messages in file order; returns -EINVAL if there were any. */
-static int flush(struct config_loader *ld, FILE *errf)
+int loader_flush(struct config_loader *ld, FILE *errf)
 {
 	size_t n = ld->n_msgs;
 
@@ -99,19 +91,19 @@ static int flush(struct config_loader *ld, FILE *errf)
 	return n ? -EINVAL : 0;
 }
 
-static void type_err(struct config_loader *ld, const struct cnode *n, const char *path,
+void loader_type_err(struct config_loader *ld, const struct cnode *n, const char *path,
 		     const char *expected)
 {
 	nerr(ld, n, path, "expected %s, got %s", expected, cnode_describe(n));
 }
 
-static bool want_string(struct config_loader *ld, const struct cnode *n, const char *path)
+bool loader_want_string(struct config_loader *ld, const struct cnode *n, const char *path)
 {
 	/* Any scalar is text here: hjson-go hands a quoteless 123 or true to a string field as
 	 * text, and YAML users write Password: 1234. */
 	if (n->kind == CNODE_SCALAR)
 		return true;
-	type_err(ld, n, path, "a string");
+	loader_type_err(ld, n, path, "a string");
 	return false;
 }
 
@@ -142,18 +134,9 @@ static bool check_privkey(struct config_loader *ld, const struct cnode *n, const
 	return check_hex(ld, n, path, 128, "a private key (seed and public key)");
 }
 
-static bool check_pubkey(struct config_loader *ld, const struct cnode *n, const char *path)
+bool ckey_check_pubkey(struct config_loader *ld, const struct cnode *n, const char *path)
 {
 	return check_hex(ld, n, path, 64, "a public key");
-}
-
-static void unhex(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char b[3] = {s[2 * i], s[2 * i + 1], 0};
-
-		out[i] = (uint8_t)strtoul(b, NULL, 16);
-	}
 }
 
 static bool check_uri(struct config_loader *ld, const struct cnode *n, const char *path)
@@ -231,7 +214,7 @@ static void str_fini(const struct ckey *k, void *base)
 static void str_parse(struct config_loader *ld, const struct ckey *k, void *base,
 		      const struct cnode *n, const char *path)
 {
-	if (!want_string(ld, n, path) || (k->check && !k->check(ld, n, path)))
+	if (!loader_want_string(ld, n, path) || (k->check && !k->check(ld, n, path)))
 		return;
 	str_fini(k, base);
 	*(char **)ckey_field(k, base) = xstrdup(n->str);
@@ -256,7 +239,7 @@ static void bool_parse(struct config_loader *ld, const struct ckey *k, void *bas
 		 (!strcasecmp(n->str, "true") || !strcasecmp(n->str, "false")))
 		nerr(ld, n, path, "expected true or false in lower case, got \"%s\"", n->str);
 	else
-		type_err(ld, n, path, "true or false");
+		loader_type_err(ld, n, path, "true or false");
 }
 
 static void uint_init(const struct ckey *k, void *base)
@@ -273,7 +256,7 @@ static void uint_parse(struct config_loader *ld, const struct ckey *k, void *bas
 
 	if (n->kind != CNODE_SCALAR || n->is_quoted || !(len = strspn(s, "0123456789")) || s[len] ||
 	    (s[0] == '0' && len > 1)) {
-		type_err(ld, n, path, "an unsigned integer");
+		loader_type_err(ld, n, path, "an unsigned integer");
 		return;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -315,13 +298,13 @@ static bool read_strlist(struct config_loader *ld, const struct ckey *k, struct 
 	char ipath[PATH_MAX_LEN];
 
 	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a list of strings");
+		loader_type_err(ld, n, path, "a list of strings");
 		return false;
 	}
 	l->v = xcalloc(n->n ? n->n : 1, sizeof(*l->v));
 	for (size_t i = 0; i < n->n; i++) {
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-		if (want_string(ld, n->vals[i], ipath) &&
+		if (loader_want_string(ld, n->vals[i], ipath) &&
 		    (!k->check || k->check(ld, n->vals[i], ipath)))
 			l->v[l->n++] = xstrdup(n->vals[i]->str);
 	}
@@ -366,7 +349,7 @@ static void ifpeers_parse(struct config_loader *ld, const struct ckey *k, void *
 	char ipath[PATH_MAX_LEN];
 
 	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a mapping of interface name to a list of peer URIs");
+		loader_type_err(ld, n, path, "a mapping of interface name to a list of peer URIs");
 		return;
 	}
 	ifpeers_fini(k, base);
@@ -415,7 +398,7 @@ static void mcast_parse(struct config_loader *ld, const struct ckey *k, void *ba
 	char ipath[PATH_MAX_LEN];
 
 	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a list of mappings");
+		loader_type_err(ld, n, path, "a list of mappings");
 		return;
 	}
 	mcast_fini(k, base);
@@ -430,7 +413,7 @@ static void mcast_parse(struct config_loader *ld, const struct ckey *k, void *ba
 		if (n->vals[i]->kind == CNODE_MAP)
 			load_block(ld, k->sub, m, n->vals[i], ipath, true);
 		else
-			type_err(ld, n->vals[i], ipath, "a mapping");
+			loader_type_err(ld, n->vals[i], ipath, "a mapping");
 	}
 }
 
@@ -451,7 +434,7 @@ static void nodeinfo_parse(struct config_loader *ld, const struct ckey *k, void 
 	FILE *f;
 
 	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a mapping or null");
+		loader_type_err(ld, n, path, "a mapping or null");
 		return;
 	}
 	nodeinfo_fini(k, base);
@@ -489,7 +472,7 @@ static void block_parse(struct config_loader *ld, const struct ckey *k, void *ba
 	if (n->kind == CNODE_MAP)
 		load_block(ld, k->sub, ckey_field(k, base), n, path, false);
 	else if (n->kind != CNODE_NULL)
-		type_err(ld, n, path, "a mapping");
+		loader_type_err(ld, n, path, "a mapping");
 }
 
 static void enum_init(const struct ckey *k, void *base)
@@ -504,7 +487,7 @@ static void enum_parse(struct config_loader *ld, const struct ckey *k, void *bas
 {
 	char list[128] = "";
 
-	if (!want_string(ld, n, path))
+	if (!loader_want_string(ld, n, path))
 		return;
 	for (unsigned i = 0; k->names[i]; i++) {
 		if (!strcmp(k->names[i], n->str)) {
@@ -515,333 +498,6 @@ static void enum_parse(struct config_loader *ld, const struct ckey *k, void *bas
 			 k->names[i]);
 	}
 	nerr(ld, n, path, "expected %s, got \"%s\"", list, n->str);
-}
-
-/* ---- addresses: TunnelRouting and NAT64 ---- */
-
-static const char *family_name(int family)
-{
-	return family == AF_INET ? "IPv4" : "IPv6";
-}
-
-static bool same_prefix(const struct inet_prefix *a, const struct inet_prefix *b)
-{
-	return a->len == b->len && inet_prefix_overlaps(a, b);
-}
-
-/* Parses n as "addr/len" of the given family (0 = either), or a bare address when is_addr_ok. */
-static bool parse_cidr(struct config_loader *ld, const struct cnode *n, const char *path,
-		       int family, bool is_addr_ok, struct inet_prefix *out)
-{
-	char fix[INET_PREFIXSTRLEN_MAX];
-
-	if (n->kind != CNODE_SCALAR) {
-		type_err(ld, n, path, "an IP prefix such as 10.0.0.0/8");
-		return false;
-	}
-	if (inet_prefix_parse(n->str, true, out)) {
-		/* parsed */
-	} else if (inet_prefix_parse(n->str, false, out)) {
-		nerr(ld, n, path, "%s has host bits set (did you mean %s?)", n->str,
-		     inet_prefix_format(out, fix));
-		return false;
-	} else if (is_addr_ok && inet_addr_parse(n->str, out)) {
-		out->len = out->family == AF_INET ? 32 : 128;
-	} else {
-		nerr(ld, n, path, "\"%s\" is not an IP %s (address/length)", n->str,
-		     is_addr_ok ? "address or prefix" : "prefix");
-		return false;
-	}
-	if (family && out->family != family) {
-		nerr(ld, n, path, "%s is %s where %s is expected", n->str, family_name(out->family),
-		     family_name(family));
-		return false;
-	}
-	return true;
-}
-
-static void route_add(struct config_loader *ld, struct config_tunnel *t,
-		      const struct inet_prefix *p, const uint8_t key[32], const struct cnode *at,
-		      const char *path)
-{
-	bool is4 = p->family == AF_INET;
-	struct config_route **v = is4 ? &t->ipv4_remote : &t->ipv6_remote;
-	size_t *n = is4 ? &t->n_ipv4_remote : &t->n_ipv6_remote;
-
-	if (!is4 && inet_is_yggdrasil(p)) {
-		nerr(ld, at, path,
-		     "%s is inside 200::/7, Yggdrasil's own address space, which tunnel "
-		     "routing never carries",
-		     at->str);
-		return;
-	}
-	for (size_t i = 0; i < *n; i++) {
-		if (same_prefix(&(*v)[i].prefix, p)) {
-			nerr(ld, at, path, "%s is listed twice (first at %u:%u)", at->str,
-			     (*v)[i].pos.line, (*v)[i].pos.col);
-			return;
-		}
-	}
-	*v = xreallocarray(*v, *n + 1, sizeof(**v));
-	(*v)[*n].prefix = *p;
-	memcpy((*v)[*n].key, key, 32);
-	(*v)[*n].pos = (struct config_pos){at->line, at->col};
-	(*n)++;
-}
-
-/* A list of prefixes that must not overlap, with where each came from (local subnets, Pool4). */
-struct pset {
-	struct inet_prefix **v;
-	struct config_pos **pos;
-	size_t *n;
-};
-
-static struct pset local_set(struct config_tunnel *t, int family)
-{
-	if (family == AF_INET)
-		return (struct pset){&t->ipv4_local, &t->ipv4_local_pos, &t->n_ipv4_local};
-	return (struct pset){&t->ipv6_local, &t->ipv6_local_pos, &t->n_ipv6_local};
-}
-
-static void pset_add(struct config_loader *ld, struct pset s, const struct inet_prefix *p,
-		     const struct cnode *at, const char *path)
-{
-	char other[INET_PREFIXSTRLEN_MAX];
-
-	for (size_t i = 0; i < *s.n; i++) {
-		if (inet_prefix_overlaps(&(*s.v)[i], p)) {
-			nerr(ld, at, path, "%s %s %s (at %u:%u)", at->str,
-			     same_prefix(&(*s.v)[i], p) ? "duplicates" : "overlaps",
-			     inet_prefix_format(&(*s.v)[i], other), (*s.pos)[i].line,
-			     (*s.pos)[i].col);
-			return;
-		}
-	}
-	*s.v = xreallocarray(*s.v, *s.n + 1, sizeof(**s.v));
-	*s.pos = xreallocarray(*s.pos, *s.n + 1, sizeof(**s.pos));
-	(*s.v)[*s.n] = *p;
-	(*s.pos)[(*s.n)++] = (struct config_pos){at->line, at->col};
-}
-
-static void pset_free(struct pset s)
-{
-	free(*s.v);
-	free(*s.pos);
-	*s.v = NULL;
-	*s.pos = NULL;
-	*s.n = 0;
-}
-
-static void remote_fini(const struct ckey *k, void *base)
-{
-	struct config_tunnel *t = base;
-	bool is4 = k->family == AF_INET;
-
-	free(is4 ? t->ipv4_remote : t->ipv6_remote);
-	*(is4 ? &t->ipv4_remote : &t->ipv6_remote) = NULL;
-	*(is4 ? &t->n_ipv4_remote : &t->n_ipv6_remote) = 0;
-}
-
-static void remote_parse(struct config_loader *ld, const struct ckey *k, void *base,
-			 const struct cnode *n, const char *path)
-{
-	char ipath[PATH_MAX_LEN];
-	struct inet_prefix p;
-	uint8_t key[32];
-
-	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a mapping of prefix to public key");
-		return;
-	}
-	remote_fini(k, base);
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cnode *kn = n->keys[i], *vn = n->vals[i];
-
-		snprintf(ipath, sizeof(ipath), "%s[\"%s\"]", path, kn->str);
-		if (!parse_cidr(ld, kn, ipath, k->family, false, &p))
-			continue;
-		if (vn->kind != CNODE_SCALAR) {
-			type_err(ld, vn, ipath, "a public key (64 hexadecimal digits)");
-			continue;
-		}
-		if (!check_pubkey(ld, vn, ipath))
-			continue;
-		unhex(vn->str, key, 32);
-		route_add(ld, base, &p, key, kn, ipath);
-	}
-}
-
-static void local_fini(const struct ckey *k, void *base)
-{
-	pset_free(local_set(base, k->family));
-}
-
-/* IPv{4,6}LocalSubnets (k->family; replaces the list) or Addresses (both; appends). */
-static void locals_read(struct config_loader *ld, const struct ckey *k, void *base,
-			const struct cnode *n, const char *path)
-{
-	char ipath[PATH_MAX_LEN];
-	struct inet_prefix p;
-
-	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a list of IP prefixes");
-		return;
-	}
-	if (k->type == CKT_LOCAL)
-		local_fini(k, base);
-	for (size_t i = 0; i < n->n; i++) {
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-		if (parse_cidr(ld, n->vals[i], ipath, k->family, false, &p))
-			pset_add(ld, local_set(base, p.family), &p, n->vals[i], ipath);
-	}
-}
-
-/* yggdrasilckr's RemoteSubnets: {key: [cidr, ...]} (or {key: cidr}), both families. */
-static void ckr_remote_parse(struct config_loader *ld, const struct ckey *k, void *base,
-			     const struct cnode *n, const char *path)
-{
-	char kpath[PATH_MAX_LEN], ipath[PATH_MAX_LEN + 24];
-	struct inet_prefix p;
-	uint8_t key[32];
-
-	(void)k;
-	if (n->kind != CNODE_MAP && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a mapping of public key to a list of prefixes");
-		return;
-	}
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cnode *vn = n->vals[i];
-		bool is_one = vn->kind == CNODE_SCALAR;
-
-		snprintf(kpath, sizeof(kpath), "%s[\"%s\"]", path, n->keys[i]->str);
-		if (!check_pubkey(ld, n->keys[i], kpath))
-			continue;
-		unhex(n->keys[i]->str, key, 32);
-		if (!is_one && vn->kind != CNODE_SEQ) {
-			type_err(ld, vn, kpath, "a list of IP prefixes");
-			continue;
-		}
-		for (size_t j = 0; j < (is_one ? 1 : vn->n); j++) {
-			const struct cnode *e = is_one ? vn : vn->vals[j];
-
-			if (is_one)
-				snprintf(ipath, sizeof(ipath), "%s", kpath);
-			else
-				snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, j);
-			if (parse_cidr(ld, e, ipath, 0, false, &p))
-				route_add(ld, base, &p, key, e, ipath);
-		}
-	}
-}
-
-static const struct inet_prefix ygg_space = {AF_INET6, 7, {0x02}};
-
-static void prefix64_init(const struct ckey *k, void *base)
-{
-	inet_prefix_parse(k->def, true, &((struct config_nat64 *)base)->prefix);
-}
-
-/* RFC 6052 §2.2: the lengths, and the "u" octet (bits 64-71) which must be zero. */
-static void prefix64_parse(struct config_loader *ld, const struct ckey *k, void *base,
-			   const struct cnode *n, const char *path)
-{
-	struct inet_prefix p, raw;
-	char addr[INET_PREFIXSTRLEN_MAX];
-	size_t alen;
-
-	(void)k;
-	if (n->kind == CNODE_SCALAR && inet_prefix_parse(n->str, false, &p) &&
-	    p.family == AF_INET6) {
-		if (!inet_nat64_prefix_len_ok(p.len)) {
-			nerr(ld, n, path,
-			     "prefix length /%u is not one of 32, 40, 48, 56, 64, 96 "
-			     "(RFC 6052 §2.2)",
-			     p.len);
-			return;
-		}
-		alen = strcspn(n->str, "/");
-		snprintf(addr, sizeof(addr), "%.*s", (int)alen, n->str);
-		if (inet_addr_parse(addr, &raw) && raw.addr[8]) {
-			nerr(ld, n, path,
-			     "bits 64-71 (the \"u\" octet) of %s must be zero "
-			     "(RFC 6052 §2.2)",
-			     n->str);
-			return;
-		}
-	}
-	if (!parse_cidr(ld, n, path, AF_INET6, false, &p))
-		return;
-	if (inet_prefix_overlaps(&p, &ygg_space)) {
-		nerr(ld, n, path, "%s overlaps 200::/7, Yggdrasil's own address space", n->str);
-		return;
-	}
-	((struct config_nat64 *)base)->prefix = p;
-}
-
-static struct pset pool4_set(struct config_nat64 *nat)
-{
-	return (struct pset){&nat->pool4, &nat->pool4_pos, &nat->n_pool4};
-}
-
-static void pool4_fini(const struct ckey *k, void *base)
-{
-	(void)k;
-	pset_free(pool4_set(base));
-}
-
-static void pool4_parse(struct config_loader *ld, const struct ckey *k, void *base,
-			const struct cnode *n, const char *path)
-{
-	char ipath[PATH_MAX_LEN];
-	struct inet_prefix p;
-
-	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
-		type_err(ld, n, path, "a list of IPv4 addresses or prefixes");
-		return;
-	}
-	pool4_fini(k, base);
-	for (size_t i = 0; i < n->n; i++) {
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-		if (parse_cidr(ld, n->vals[i], ipath, AF_INET, true, &p))
-			pset_add(ld, pool4_set(base), &p, n->vals[i], ipath);
-	}
-}
-
-/* "lo-hi" with 1 <= lo <= hi <= 65535. */
-static bool ports_read(const char *s, uint16_t *lo, uint16_t *hi)
-{
-	unsigned long a, b;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	a = strtoul(s, &end, 10);
-	if (*end != '-' || end[1] < '0' || end[1] > '9')
-		return false;
-	b = strtoul(end + 1, &end, 10);
-	if (*end || a < 1 || b > 65535 || a > b)
-		return false;
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return true;
-}
-
-static void ports_init(const struct ckey *k, void *base)
-{
-	struct config_nat64 *nat = base;
-
-	ports_read(k->def, &nat->port_min, &nat->port_max);
-}
-
-static void ports_parse(struct config_loader *ld, const struct ckey *k, void *base,
-			const struct cnode *n, const char *path)
-{
-	struct config_nat64 *nat = base;
-
-	(void)k;
-	if (want_string(ld, n, path) && !ports_read(n->str, &nat->port_min, &nat->port_max))
-		nerr(ld, n, path,
-		     "expected \"low-high\" with 1 <= low <= high <= 65535, got \"%s\"", n->str);
 }
 
 struct ctype {
@@ -861,13 +517,13 @@ static const struct ctype ctypes[CKT__COUNT] = {
 	[CKT_MCAST] = {mcast_init, mcast_parse, mcast_fini},
 	[CKT_NODEINFO] = {NULL, nodeinfo_parse, nodeinfo_fini},
 	[CKT_BLOCK] = {block_type_init, block_parse, block_type_fini},
-	[CKT_REMOTE] = {NULL, remote_parse, remote_fini},
-	[CKT_LOCAL] = {NULL, locals_read, local_fini},
-	[CKT_CKR_REMOTE] = {NULL, ckr_remote_parse, NULL},
-	[CKT_CKR_LOCAL] = {NULL, locals_read, NULL},
-	[CKT_PREFIX64] = {prefix64_init, prefix64_parse, NULL},
-	[CKT_POOL4] = {NULL, pool4_parse, pool4_fini},
-	[CKT_PORTS] = {ports_init, ports_parse, NULL},
+	[CKT_REMOTE] = {NULL, net_remote_parse, net_remote_fini},
+	[CKT_LOCAL] = {NULL, net_locals_read, net_local_fini},
+	[CKT_CKR_REMOTE] = {NULL, net_ckr_remote_parse, NULL},
+	[CKT_CKR_LOCAL] = {NULL, net_locals_read, NULL},
+	[CKT_PREFIX64] = {net_prefix64_init, net_prefix64_parse, NULL},
+	[CKT_POOL4] = {NULL, net_pool4_parse, net_pool4_fini},
+	[CKT_PORTS] = {net_ports_init, net_ports_parse, NULL},
 	[CKT_ENUM] = {enum_init, enum_parse, NULL},
 };
 /* clang-format on */
@@ -1077,7 +733,7 @@ const struct ckey config_keys[] = {
 		    "matches its name. Beacon: announce this node. Listen: connect to nodes that\n"
 		    "announce themselves. Port (0 = any) and Priority (lower first) are optional.\n"
 		    "Password must match the other side's. Fields left out take the values shown."),
-	CKEY("AllowedPublicKeys", CKT_STRLIST, allowed_public_keys, .check = check_pubkey,
+	CKEY("AllowedPublicKeys", CKT_STRLIST, allowed_public_keys, .check = ckey_check_pubkey,
 	     .doc = "When not empty, only these public keys (64 hex digits) may peer through our\n"
 		    "listeners; outbound and multicast peerings are not affected. It does not\n"
 		    "stop anyone from reaching this node's address: it is not a firewall."),
@@ -1151,8 +807,8 @@ int config_load_buf(struct config *cfg, const char *name, const char *buf, size_
 		buf = "";
 	root = ld.is_ci ? hjson_parse(buf, len, &perr) : yamlp_parse(buf, len, &perr);
 	if (!root) {
-		lerr(&ld, perr.line, perr.col, ld.is_ci ? "HJSON" : "YAML", "%s", perr.msg);
-		return flush(&ld, errf);
+		loader_err(&ld, perr.line, perr.col, ld.is_ci ? "HJSON" : "YAML", "%s", perr.msg);
+		return loader_flush(&ld, errf);
 	}
 	if (root->kind == CNODE_MAP)
 		load_block(&ld, config_keys, cfg, root, "", true);
@@ -1160,7 +816,7 @@ int config_load_buf(struct config *cfg, const char *name, const char *buf, size_
 		nerr(&ld, root, "(top level)", "expected a mapping of keys, got %s",
 		     cnode_describe(root));
 	cnode_free(root);
-	return flush(&ld, errf);
+	return loader_flush(&ld, errf);
 }
 
 int config_load_file(struct config *cfg, const char *path, FILE *errf)
@@ -1197,104 +853,4 @@ int config_load_file(struct config *cfg, const char *path, FILE *errf)
 	mem_wipe(buf, cap); /* it may hold a private key */
 	free(buf);
 	return r;
-}
-
-/* ---- cross-field rules ---- */
-
-/* A host prefix as the bare address (how Pool4 entries are usually written), else addr/len. */
-static const char *pfx_str(const struct inet_prefix *p, char *buf)
-{
-	return p->len == (p->family == AF_INET ? 32 : 128) ? inet_addr_format(p, buf)
-							   : inet_prefix_format(p, buf);
-}
-
-static bool prefix_inside(const struct inet_prefix *outer, const struct inet_prefix *p)
-{
-	return outer->family == p->family && outer->len <= p->len && inet_prefix_contains(outer, p);
-}
-
-static void check_wkp_v4(struct config_loader *ld, const struct inet_prefix *p,
-			 struct config_pos pos, const char *path, const char *what)
-{
-	char s[INET_PREFIXSTRLEN_MAX];
-
-	if (inet_ipv4_is_global(p))
-		return;
-	perr(ld, pos, path,
-	     "%s%s is not global IPv4 space, and RFC 6052 §3.1 forbids the "
-	     "Well-Known Prefix 64:ff9b::/96 for non-global addresses; set "
-	     "NAT64.Prefix to 64:ff9b:1::/48 (RFC 8215) or a network-specific "
-	     "prefix, or NAT64.AllowNonGlobalWKP: true",
-	     pfx_str(p, s), what);
-}
-
-int config_check(const struct config *cfg, const char *name, FILE *errf)
-{
-	struct config_loader ld = {.name = name};
-	const struct config_nat64 *nat = &cfg->nat64;
-	const struct config_tunnel *tun = &cfg->tunnel;
-	char path[PATH_MAX_LEN], a[INET_PREFIXSTRLEN_MAX], b[INET_PREFIXSTRLEN_MAX];
-
-	if (!nat->is_enabled)
-		return 0;
-	if (!tun->is_enabled)
-		perr(&ld, nat->enable_pos, "NAT64.Enable",
-		     "NAT64 needs TunnelRouting.Enable: true "
-		     "(translated IPv4 packets travel through tunnel routing)");
-	if (!nat->n_pool4 && !tun->n_ipv4_local)
-		perr(&ld, nat->enable_pos, "NAT64.Enable",
-		     "NAT64 needs an IPv4 address: set "
-		     "NAT64.Pool4 or TunnelRouting.IPv4LocalSubnets");
-	for (size_t i = 0; i < nat->n_pool4 && tun->n_ipv4_local; i++) {
-		size_t j = 0;
-
-		while (j < tun->n_ipv4_local && !prefix_inside(&tun->ipv4_local[j], &nat->pool4[i]))
-			j++;
-		snprintf(path, sizeof(path), "NAT64.Pool4[%zu]", i);
-		if (j == tun->n_ipv4_local)
-			perr(&ld, nat->pool4_pos[i], path,
-			     "%s is not inside "
-			     "TunnelRouting.IPv4LocalSubnets, so tunnel routing would drop the "
-			     "translated packets",
-			     pfx_str(&nat->pool4[i], a));
-	}
-	for (size_t i = 0; i < tun->n_ipv6_local; i++)
-		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_local[i]))
-			perr(&ld, nat->prefix_pos, "NAT64.Prefix",
-			     "%s overlaps "
-			     "TunnelRouting.IPv6LocalSubnets entry %s (at %u:%u)",
-			     inet_prefix_format(&nat->prefix, a),
-			     inet_prefix_format(&tun->ipv6_local[i], b),
-			     tun->ipv6_local_pos[i].line, tun->ipv6_local_pos[i].col);
-	for (size_t i = 0; i < tun->n_ipv6_remote; i++)
-		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_remote[i].prefix))
-			perr(&ld, nat->prefix_pos, "NAT64.Prefix",
-			     "%s overlaps "
-			     "TunnelRouting.IPv6RemoteSubnets entry %s (at %u:%u)",
-			     inet_prefix_format(&nat->prefix, a),
-			     inet_prefix_format(&tun->ipv6_remote[i].prefix, b),
-			     tun->ipv6_remote[i].pos.line, tun->ipv6_remote[i].pos.col);
-	if (!inet_is_nat64_wkp(&nat->prefix) || nat->allow_nonglobal_wkp)
-		return flush(&ld, errf);
-	for (size_t i = 0; i < tun->n_ipv4_remote; i++) {
-		const struct config_route *r = &tun->ipv4_remote[i];
-
-		snprintf(path, sizeof(path), "TunnelRouting.IPv4RemoteSubnets[\"%s\"]",
-			 inet_prefix_format(&r->prefix, a));
-		if (r->prefix.len >= 8)
-			check_wkp_v4(&ld, &r->prefix, r->pos, path, "");
-	}
-	for (size_t i = 0; i < nat->n_pool4; i++) {
-		snprintf(path, sizeof(path), "NAT64.Pool4[%zu]", i);
-		check_wkp_v4(&ld, &nat->pool4[i], nat->pool4_pos[i], path, "");
-	}
-	if (!nat->n_pool4 && tun->n_ipv4_local) {
-		struct inet_prefix first = tun->ipv4_local[0];
-
-		first.len = 32;
-		check_wkp_v4(&ld, &first, tun->ipv4_local_pos[0],
-			     "TunnelRouting.IPv4LocalSubnets[0]",
-			     " (the NAT64 source address while NAT64.Pool4 is empty)");
-	}
-	return flush(&ld, errf);
 }

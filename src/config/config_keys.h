@@ -2,7 +2,8 @@
  * config_keys: the configuration key table (STYLE.md §9), private to src/config/. config.c
  * defines it and uses it to default, read and free a struct config; config_dump.c walks the
  * same table to print YAML, JSON and the commented example. Table order is output order
- * (yggdrasil's JSON order for its own keys).
+ * (yggdrasil's JSON order for its own keys). Also the message list that the readers of
+ * config.c and config_net.c report into.
  */
 #ifndef YGG64_CONFIG_CONFIG_KEYS_H
 #define YGG64_CONFIG_CONFIG_KEYS_H
@@ -10,9 +11,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct cnode;
-struct config_loader;
+struct config_msg;
+
+enum { PATH_MAX_LEN = 256 }; /* room for a key path such as NAT64.Pool4[3] */
+
+/* One load or one config_check(): start from {.name = ...}; name is borrowed for its life. */
+struct config_loader {
+	const char *name;
+	bool is_ci; /* HJSON/JSON input: keys match case-insensitively, as in yggdrasil-go */
+	struct config_msg *msgs;
+	size_t n_msgs;
+};
+
+/* Records "name:line:col: path: reason" (no position when line is 0); path is copied. */
+__attribute__((format(printf, 5, 6))) void loader_err(struct config_loader *ld, unsigned line,
+						      unsigned col, const char *path,
+						      const char *fmt, ...);
+#define nerr(ld, n, path, ...) loader_err((ld), (n)->line, (n)->col, (path), __VA_ARGS__)
+#define perr(ld, pos, path, ...) loader_err((ld), (pos).line, (pos).col, (path), __VA_ARGS__)
+
+/* Prints the messages to errf (if not NULL) in file order and frees them; -EINVAL if any. */
+int loader_flush(struct config_loader *ld, FILE *errf);
+/* Reports "expected <expected>, got <what n is>" at n. */
+void loader_type_err(struct config_loader *ld, const struct cnode *n, const char *path,
+		     const char *expected);
+/* True when n is a scalar (any scalar reads as text); otherwise reports it. */
+bool loader_want_string(struct config_loader *ld, const struct cnode *n, const char *path);
+/* A ckey.check: a public key as 64 hexadecimal digits. */
+bool ckey_check_pubkey(struct config_loader *ld, const struct cnode *n, const char *path);
 
 enum ckey_type {
 	CKT_STR,	/* char * */
