@@ -152,9 +152,16 @@ static bool check_uri(struct config_loader *ld, const struct cnode *n, const cha
 	return is_ok;
 }
 
+/* yggdrasil also takes "" (no socket, like "none") and a bare host:port (TCP). */
 static bool check_admin(struct config_loader *ld, const struct cnode *n, const char *path)
 {
-	return !strcmp(n->str, "none") || check_uri(ld, n, path);
+	const char *colon = strrchr(n->str, ':');
+
+	if (!strcmp(n->str, "none") || !n->str[0])
+		return true;
+	if (!strstr(n->str, "://") && colon && colon > n->str && colon[1])
+		return true;
+	return check_uri(ld, n, path);
 }
 
 static bool check_ifname(struct config_loader *ld, const struct cnode *n, const char *path)

@@ -542,6 +542,31 @@ Test(loader, lists_replace_blocks_merge)
 	config_fini(&cfg);
 }
 
+Test(loader, admin_listen_forms)
+{
+	static const char *const good[] = {"none", "\"\"", "unix:///run/y.sock",
+					   "tcp://127.0.0.1:9001", "localhost:9001", "\"[::1]:9001\""};
+	static const char *const bad[] = {"localhost", "\"9001:\"", "\"//x\""};
+	struct config cfg;
+	char *msgs, text[64];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		config_init(&cfg);
+		snprintf(text, sizeof(text), "AdminListen: %s\n", good[i]);
+		cr_expect_eq(load_str(&cfg, text, &msgs), 0, "%s: %s", good[i], msgs);
+		free(msgs);
+		config_fini(&cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_init(&cfg);
+		snprintf(text, sizeof(text), "AdminListen: %s\n", bad[i]);
+		cr_expect_neq(load_str(&cfg, text, &msgs), 0, "%s was accepted", bad[i]);
+		cr_expect(strstr(msgs, "AdminListen"), "%s", msgs);
+		free(msgs);
+		config_fini(&cfg);
+	}
+}
+
 Test(loader, null_lists_are_empty)
 {
 	struct config cfg;
