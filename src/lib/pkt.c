@@ -39,7 +39,7 @@ struct pkt_pool *pkt_pool_new(size_t count, size_t payload_cap)
 	struct pkt_pool *pool;
 	size_t buf_size;
 
-	if (count == 0 || payload_cap == 0 || payload_cap > PKT_MTU_MAX) {
+	if (count == 0 || payload_cap == 0 || payload_cap > PKT_CAP_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}

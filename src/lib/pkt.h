@@ -29,7 +29,7 @@
 enum {
 	PKT_HEADROOM = 128,  /* overlay + session headers + 20 bytes of 4->6 growth */
 	PKT_TAILROOM = 64,   /* AEAD tag and trailers */
-	PKT_MTU_MAX = 65535, /* largest payload a pool may be sized for */
+	PKT_CAP_MAX = 131072, /* largest payload a pool may be sized for (a whole ironwood frame) */
 	PKT_CB_SIZE = 48,    /* per-packet control block for the current owner's metadata */
 };
 
@@ -60,7 +60,7 @@ struct pkt_pool_info {
 
 /*
  * Allocates count buffers of PKT_HEADROOM + payload_cap + PKT_TAILROOM bytes in one go.
- * Returns NULL (errno set) when count is 0, payload_cap is 0 or above PKT_MTU_MAX, or memory
+ * Returns NULL (errno set) when count is 0, payload_cap is 0 or above PKT_CAP_MAX, or memory
  * is short. The caller owns the pool.
  */
 struct pkt_pool *pkt_pool_new(size_t count, size_t payload_cap);

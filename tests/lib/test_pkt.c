@@ -36,7 +36,7 @@ Test(pkt, pool_new_rejects_bad_sizes)
 	cr_assert_null(pkt_pool_new(0, CAP));
 	cr_assert_eq(errno, EINVAL);
 	cr_assert_null(pkt_pool_new(4, 0));
-	cr_assert_null(pkt_pool_new(4, PKT_MTU_MAX + 1));
+	cr_assert_null(pkt_pool_new(4, PKT_CAP_MAX + 1));
 	cr_assert_null(pkt_pool_new(SIZE_MAX / 2, CAP), "size overflow must not wrap");
 }
 
@@ -249,14 +249,14 @@ Test(pkt, queue_unlimited_bounded_by_pool)
 
 Test(pkt, max_payload_pool)
 {
-	struct pkt_pool *big = pkt_pool_new(1, PKT_MTU_MAX);
+	struct pkt_pool *big = pkt_pool_new(1, PKT_CAP_MAX);
 	struct pkt *p;
 
 	cr_assert_not_null(big);
 	p = pkt_alloc(big);
-	cr_assert_not_null(pkt_put(p, PKT_MTU_MAX));
+	cr_assert_not_null(pkt_put(p, PKT_CAP_MAX));
 	cr_assert_not_null(pkt_push(p, PKT_HEADROOM));
-	cr_assert_eq(p->len, PKT_HEADROOM + PKT_MTU_MAX);
+	cr_assert_eq(p->len, PKT_HEADROOM + PKT_CAP_MAX);
 	memset(p->data, 0, p->len); /* ASan checks the whole span is ours */
 	pkt_free(p);
 	pkt_pool_free(big);
