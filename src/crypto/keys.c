@@ -345,3 +345,11 @@ bool keys_x25519_secret(const struct keypair *kp, uint8_t out[static 32])
 	}
 	return true;
 }
+
+uint64_t keys_random_u64(void)
+{
+	uint64_t v;
+
+	randombytes_buf(&v, sizeof(v));
+	return v;
+}

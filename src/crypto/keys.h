@@ -81,6 +81,9 @@ bool keys_pub_from_hex(const char *hex, uint8_t pub[static 32]);
  */
 bool keys_x25519_public(const uint8_t ed[static 32], uint8_t out[static 32]);
 
+/* A uniformly random 64-bit value from libsodium's CSPRNG (nonces, jitter). */
+uint64_t keys_random_u64(void);
+
 #ifdef YGG64_CRYPTO_INTERNAL
 /*
  * Only for src/crypto/ (and its tests), which define YGG64_CRYPTO_INTERNAL before including this

@@ -607,3 +607,20 @@ Test(keys, x25519_rejects_small_order_points)
 			cr_assert_eq(out[j], 0, "case %zu: out zeroed", i);
 	}
 }
+
+Test(keys, random_u64_varies)
+{
+	uint64_t seen[8];
+	int distinct = 0;
+
+	/* 8 draws from a CSPRNG: a repeat has probability ~2^-58, all-equal output means a bug. */
+	for (int i = 0; i < 8; i++) {
+		bool is_new = true;
+
+		seen[i] = keys_random_u64();
+		for (int j = 0; j < i; j++)
+			is_new &= seen[j] != seen[i];
+		distinct += is_new;
+	}
+	cr_expect_eq(distinct, 8);
+}
