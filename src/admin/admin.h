@@ -1,0 +1,42 @@
+/*
+ * admin: the yggdrasilctl-compatible admin socket (spec sessions-core-admin §6).
+ *
+ * A libuv server on AdminListen (§6.1): "unix:///path" (mode 0660; "@name" is an abstract
+ * socket), "tcp://host:port" or a bare "host:port"; "none" or "" disables it. Clients write a
+ * stream of JSON requests and get one 2-space-indented JSON object plus "\n" per request in
+ * yggdrasil 0.5.12's envelope (§6.2); the connection closes after a request whose "keepalive"
+ * is not true. The node is read and changed only through core/core.h.
+ *
+ * Ownership: loop, cfg and core are borrowed and must outlive the admin (core may be NULL in
+ * tests that only exercise framing: every command then fails). Lifecycle: admin_new →
+ * admin_start → admin_close (always, even after a failed or disabled start) → done callback →
+ * admin_free.
+ */
+#ifndef YGG64_ADMIN_ADMIN_H
+#define YGG64_ADMIN_ADMIN_H
+
+struct admin;
+struct config;
+struct core;
+typedef struct uv_loop_s uv_loop_t;
+
+typedef void admin_closed_cb(void *arg);
+
+/* Allocates the server; opens nothing. Returns NULL only on an unusable AdminListen. */
+struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *core);
+/*
+ * Binds and listens on AdminListen. A leftover unix socket that nothing answers is removed
+ * first; a live one (or a path that is not a socket) makes start fail. 0 when listening or
+ * disabled, else a negative errno after logging why.
+ */
+int admin_start(struct admin *a);
+/*
+ * Closes the listener and every client connection (queued replies are dropped) and removes
+ * the unix socket file; done(arg) runs once every handle is closed (from a close callback,
+ * or before admin_close returns when no handle was open).
+ */
+void admin_close(struct admin *a, admin_closed_cb *done, void *arg);
+/* Frees an admin whose close has completed, or that was never started. NULL is ignored. */
+void admin_free(struct admin *a);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * fake_core: see fake_core.h. Owns nothing beyond the struct the test allocates; the
+ * foreach functions hand out pointers into it that are valid only during the callback, as
+ * the real core's snapshots are.
+ */
+#include "support/fake_core.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/hex.h"
+
+struct core *fake_core_new(void)
+{
+	return calloc(1, sizeof(struct core));
+}
+
+void core_get_self(const struct core *c, struct core_self_info *out)
+{
+	((struct core *)c)->n_calls++;
+	*out = c->self;
+}
+
+void core_foreach_peer(const struct core *c, core_peer_cb *cb, void *ctx)
+{
+	((struct core *)c)->n_calls++;
+	for (size_t i = 0; i < c->n_peers; i++)
+		cb(ctx, &c->peers[i]);
+}
+
+void core_foreach_tree(const struct core *c, core_tree_cb *cb, void *ctx)
+{
+	((struct core *)c)->n_calls++;
+	for (size_t i = 0; i < c->n_tree; i++)
+		cb(ctx, &c->tree[i]);
+}
+
+void core_foreach_path(const struct core *c, core_path_cb *cb, void *ctx)
+{
+	((struct core *)c)->n_calls++;
+	for (size_t i = 0; i < c->n_paths; i++)
+		cb(ctx, &c->paths[i]);
+}
+
+static long find(const struct core *c, const char *uri, const char *iface)
+{
+	for (size_t i = 0; i < c->n_uris; i++)
+		if (!strcmp(c->uris[i], uri) && !strcmp(c->ifaces[i], iface))
+			return (long)i;
+	return -1;
+}
+
+int core_add_peer(struct core *c, const char *uri, const char *iface, const char **err)
+{
+	c->n_calls++;
+	if (strncmp(uri, "tcp://", 6) && strncmp(uri, "tls://", 6) && !strstr(uri, "://")) {
+		*err = "unable to parse peering URI: missing protocol scheme";
+		return -EINVAL;
+	}
+	if (find(c, uri, iface) >= 0) {
+		*err = "peer is already configured";
+		return -EEXIST;
+	}
+	if (c->n_uris == FAKE_CORE_MAX) {
+		*err = NULL; /* the admin falls back to strerror */
+		return -ENOSPC;
+	}
+	snprintf(c->uris[c->n_uris], sizeof(c->uris[0]), "%s", uri);
+	snprintf(c->ifaces[c->n_uris], sizeof(c->ifaces[0]), "%s", iface);
+	c->n_uris++;
+	return 0;
+}
+
+int core_remove_peer(struct core *c, const char *uri, const char *iface, const char **err)
+{
+	long i;
+
+	c->n_calls++;
+	i = find(c, uri, iface);
+	if (i < 0) {
+		*err = "peer is not configured";
+		return -ENOENT;
+	}
+	c->n_uris--;
+	memmove(c->uris[i], c->uris[i + 1], (c->n_uris - (size_t)i) * sizeof(c->uris[0]));
+	memmove(c->ifaces[i], c->ifaces[i + 1], (c->n_uris - (size_t)i) * sizeof(c->ifaces[0]));
+	return 0;
+}
+
+/* ---- the nodes of the captures (spec vectors-core/netns-out) ---- */
+
+void fake_core_key(const char *hex, uint8_t out[32])
+{
+	long n = th_unhex(hex, out, 32);
+
+	assert(n == 32);
+	(void)n;
+}
+
+void fake_core_self(struct core *c, const char *hex, size_t routing_entries)
+{
+	fake_core_key(hex, c->self.key);
+	addr_from_key(c->self.key, c->self.address);
+	addr_subnet_from_key(c->self.key, c->self.subnet);
+	c->self.routing_entries = routing_entries;
+}
+
+struct core_peer_info *fake_core_peer(struct core *c, const char *remote, const char *hex)
+{
+	struct core_peer_info *p;
+
+	assert(c->n_peers < FAKE_CORE_MAX);
+	p = &c->peers[c->n_peers++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->remote, sizeof(p->remote), "%s", remote);
+	if (hex) {
+		p->has_key = true;
+		fake_core_key(hex, p->key);
+	}
+	return p;
+}
+
+/* A's up peer B (ctl-A-getPeers.json), uptime in milliseconds. */
+void fake_core_peer_b_of_a(struct core *c, uint64_t uptime_ms, bool has_rates)
+{
+	struct core_peer_info *p = fake_core_peer(c, "tcp://10.99.0.2:12346", FAKE_KEY_B);
+
+	p->is_up = true;
+	p->port = 1;
+	p->cost = 8;
+	p->bytes_recvd = has_rates ? 3691 : 4675;
+	p->bytes_sent = has_rates ? 7046 : 7674;
+	p->rate_recvd = has_rates ? 2 : 0;
+	p->rate_sent = has_rates ? 229 : 0;
+	p->uptime_ms = uptime_ms;
+	p->latency_ns = 600000;
+}
+
+struct core *fake_core_node_a(void)
+{
+	struct core *c = fake_core_new();
+	struct core_tree_info *t;
+	struct core_path_info *p;
+
+	fake_core_self(c, FAKE_KEY_A, 2);
+	fake_core_peer_b_of_a(c, 8827, true);
+	/* Tree and paths are given out of key order: the admin sorts them. */
+	t = &c->tree[c->n_tree++];
+	fake_core_key(FAKE_KEY_A, t->key);
+	fake_core_key(FAKE_KEY_B, t->parent);
+	t->seq = 2;
+	t = &c->tree[c->n_tree++];
+	fake_core_key(FAKE_KEY_B, t->key);
+	fake_core_key(FAKE_KEY_B, t->parent);
+	t->seq = 1;
+	p = &c->paths[c->n_paths++];
+	fake_core_key(FAKE_KEY_C, p->key);
+	p->path[0] = 2;
+	p->path_len = 1;
+	p->seq = 1795676044;
+	p = &c->paths[c->n_paths++];
+	fake_core_key(FAKE_KEY_B, p->key);
+	p->seq = 1795676043;
+	return c;
+}
+
