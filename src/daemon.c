@@ -1,14 +1,15 @@
 /*
  * daemon: composition root (see daemon.h).
  *
- * Owns: the uv loop, the SIGINT/SIGTERM handlers, the packet pool and the node key.
+ * Owns: the uv loop, the SIGINT/SIGTERM handlers, the packet pool, the node key, the core
+ * (peering and routing) and the admin socket.
  * Invariants: only this file calls uv_run(); every handle it opens is counted in open_handles
- * and released by on_close(), so uv_loop_close() returns 0 once daemon_run() has returned.
- * Shutdown is two-phase: daemon_stop() closes every handle, the loop drains the close
- * callbacks and then ends by itself because nothing is left active.
+ * and released by on_close(), and each module reports the end of its own close, so
+ * uv_loop_close() returns 0 once daemon_run() has returned. Shutdown is two-phase:
+ * daemon_stop() asks the admin socket, the core and the signal handles to close, the loop drains
+ * the close callbacks and then ends by itself because nothing is left active.
  *
- * Timers: none yet. The periodic tick that sweeps tree, sessions and NAT64 state arrives with
- * the modules that need it.
+ * Timers: none of its own; the core runs the router's 1 s tick.
  */
 #include "daemon.h"
 
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "core/core.h"
 #include "crypto/keys.h"
@@ -29,7 +31,10 @@
 #include "lib/mem.h"
 #include "lib/pkt.h"
 
-/* Buffers in the packet pool. Each holds one IfMTU-sized packet plus head- and tailroom. */
+/*
+ * Buffers in the packet pool. Each holds a whole frame (CORE_PKT_CAP) plus head- and
+ * tailroom; the pool is allocated once and pages that are never used are never touched.
+ */
 enum { DAEMON_POOL_PKTS = 256 };
 
 struct daemon {
@@ -38,10 +43,14 @@ struct daemon {
 	uv_signal_t sigterm;
 	unsigned open_handles;
 	bool is_stopping;
+	bool core_open;  /* core_start ran: core_close must run before core_free */
+	bool admin_open; /* likewise for the admin socket */
 
 	const struct config *cfg;
 	struct keypair *kp;
 	struct pkt_pool *pool;
+	struct core *core;
+	struct admin *admin;
 	uint8_t key[32];
 	uint8_t address[16];
 	uint8_t subnet[8];
@@ -84,17 +93,27 @@ struct daemon *daemon_new(const struct config *cfg, struct keypair *kp)
 		log_error("uv_loop_init: %s", uv_strerror(r));
 		goto err_free;
 	}
-	d->pool = pkt_pool_new(DAEMON_POOL_PKTS, (size_t)cfg->if_mtu);
+	d->pool = pkt_pool_new(DAEMON_POOL_PKTS, CORE_PKT_CAP);
 	if (!d->pool) {
-		log_error("cannot allocate the packet pool (%d x %zu bytes)", DAEMON_POOL_PKTS,
-			  (size_t)cfg->if_mtu);
+		log_error("cannot allocate the packet pool (%d x %d bytes)", DAEMON_POOL_PKTS,
+			  CORE_PKT_CAP);
 		goto err_loop;
 	}
 	keys_public(kp, d->key);
 	addr_from_key(d->key, d->address);
 	addr_subnet_from_key(d->key, d->subnet);
+	d->core = core_new(&d->loop, cfg, kp, d->pool);
+	if (!d->core)
+		goto err_pool;
+	d->admin = admin_new(&d->loop, cfg, d->core);
+	if (!d->admin)
+		goto err_core;
 	return d;
 
+err_core:
+	core_free(d->core);
+err_pool:
+	pkt_pool_free(d->pool);
 err_loop:
 	uv_loop_close(&d->loop);
 err_free:
@@ -177,7 +196,19 @@ int daemon_start(struct daemon *d, const char *user)
 		log_error("cannot install signal handlers: %s", uv_strerror(r));
 		return r;
 	}
-	/* Privileged set-up (TUN, routes, listeners) goes above this line. */
+	/* Privileged set-up: listeners (and, later, the TUN and its routes). */
+	d->core_open = true;
+	d->open_handles++; /* the core counts as one handle until its close completes */
+	r = core_start(d->core);
+	if (r < 0) {
+		log_error("cannot start peering: %s", uv_strerror(r));
+		return r;
+	}
+	d->admin_open = true;
+	d->open_handles++;
+	r = admin_start(d->admin);
+	if (r < 0)
+		return r;
 	if (user) {
 		r = drop_privileges(user);
 		if (r < 0)
@@ -187,11 +218,22 @@ int daemon_start(struct daemon *d, const char *user)
 	return 0;
 }
 
+static void on_module_closed(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->open_handles--;
+}
+
 void daemon_stop(struct daemon *d)
 {
 	if (d->is_stopping)
 		return;
 	d->is_stopping = true;
+	if (d->admin_open)
+		admin_close(d->admin, on_module_closed, d);
+	if (d->core_open)
+		core_close(d->core, on_module_closed, d);
 	close_handle(d, (uv_handle_t *)&d->sigint);
 	close_handle(d, (uv_handle_t *)&d->sigterm);
 }
@@ -226,6 +268,8 @@ void daemon_free(struct daemon *d)
 		daemon_stop(d);
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 	}
+	admin_free(d->admin);
+	core_free(d->core);
 	r = uv_loop_close(&d->loop);
 	if (r < 0)
 		log_error("uv_loop_close: %s", uv_strerror(r));

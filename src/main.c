@@ -8,6 +8,7 @@
  * Exit codes: 0 success, 1 configuration or start-up error, 2 bad command line (as Go's flag).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,8 @@ int main(int argc, char **argv)
 			log_warn("%s sets neither PrivateKey nor PrivateKeyPath: using a random key "
 				 "for this run",
 				 name);
+		/* A peer or admin client that goes away mid-write must not kill the daemon. */
+		signal(SIGPIPE, SIG_IGN);
 		r = daemon_main(&cfg, kp, o.user);
 		kp = NULL; /* consumed */
 		log_close();

@@ -39,7 +39,7 @@ rule 'config/*.[ch]' '^(lib|config)/'
 rule 'core/*.[ch]' '^(lib/|crypto/[a-z_0-9]+\.h$|config/config\.h$|core/)'
 rule 'tun/*.[ch]' '^(lib/|config/config\.h$|tun/)'
 rule 'nat64/*.[ch]' '^(lib/|config/config\.h$|nat64/)'
-rule 'admin/*.[ch]' "^(admin/|${facades:1:-1})\$"
+rule 'admin/*.[ch]' "^(admin/[a-z_0-9]+\.h|${facades:1:-1})\$"
 rule 'main.c' "^(daemon\.h|${facades:1:-1})\$"
 rule 'daemon.[ch]' "^(daemon\.h|${facades:1:-1})\$"
 only 'sodium\.h' '^\./crypto/'

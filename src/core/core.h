@@ -1,11 +1,106 @@
 /*
  * core: the facade of the Yggdrasil protocol implementation. Code outside src/core includes
- * only this header (STYLE.md §2). So far the core exports the address derivation of
- * core/addr.h; the node itself (links, peers, tree, sessions) joins it as the roadmap lands.
+ * only this header (STYLE.md §2). The core joins the peer table (links: transports, meta
+ * handshake, framing; core/peer.c) to the routing state machine (core/router.c) and runs the
+ * 1 s router tick. It registers its handles on a loop it is given and never runs it.
+ *
+ * Snapshots for the admin socket are plain values (*_info), copied out through callbacks; no
+ * pointer into core state escapes.
  */
 #ifndef YGG64_CORE_CORE_H
 #define YGG64_CORE_CORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/addr.h"
+
+struct config;
+struct keypair;
+struct pkt;
+struct pkt_pool;
+struct core;
+typedef struct uv_loop_s uv_loop_t;
+
+/*
+ * Size of the packet buffers the core needs: a whole ironwood frame (yggdrasil's maximum
+ * message size, spec link-routing §3.1), so a received frame is never too big for a pkt.
+ */
+enum { CORE_PKT_CAP = 131070 };
+
+/* getSelf */
+struct core_self_info {
+	uint8_t key[32];
+	uint8_t address[16];
+	uint8_t subnet[8];
+	size_t routing_entries;
+};
+
+/* getPeers: one entry per link, up or down (configured peers that are backing off too). */
+struct core_peer_info {
+	char remote[512];  /* URI as configured; inbound: tcp://ip:port of the remote end */
+	bool is_up;
+	bool is_inbound;
+	bool has_key;
+	uint8_t key[32];
+	uint64_t port;
+	uint8_t priority;
+	uint64_t cost;
+	uint64_t bytes_recvd;
+	uint64_t bytes_sent;
+	uint64_t rate_recvd; /* bytes/s */
+	uint64_t rate_sent;
+	uint64_t uptime_ms;
+	uint64_t latency_ns;
+	bool has_error;
+	uint64_t last_error_age_ms;
+	char last_error[256];
+};
+
+/* getTree */
+struct core_tree_info {
+	uint8_t key[32];
+	uint8_t parent[32];
+	uint64_t seq;
+};
+
+/* getPaths */
+struct core_path_info {
+	uint8_t key[32];
+	uint64_t path[128];
+	size_t path_len;
+	uint64_t seq;
+};
+
+typedef void core_peer_cb(void *ctx, const struct core_peer_info *info);
+typedef void core_tree_cb(void *ctx, const struct core_tree_info *info);
+typedef void core_path_cb(void *ctx, const struct core_path_info *info);
+typedef void core_closed_cb(void *arg);
+
+/*
+ * Builds the core from cfg (Peers, InterfacePeers, Listen, AllowedPublicKeys). cfg, kp and pool
+ * must outlive it. NULL after logging why.
+ */
+struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct keypair *kp,
+		      struct pkt_pool *pool);
+/*
+ * Opens the listeners and starts dialling the configured peers. 0 or a negative errno. Once it
+ * has been called, successful or not, core_close() must run before core_free().
+ */
+int core_start(struct core *c);
+/* Closes every link, listener and timer; done(arg) runs once all handles are closed. */
+void core_close(struct core *c, core_closed_cb *done, void *arg);
+/* Frees a core whose close has completed, or that was never started (core_new opens nothing). */
+void core_free(struct core *c);
+
+/* addPeer / removePeer. 0, or a negative errno with *err set to a message for the admin. */
+int core_add_peer(struct core *c, const char *uri, const char *iface, const char **err);
+int core_remove_peer(struct core *c, const char *uri, const char *iface, const char **err);
+
+void core_get_self(const struct core *c, struct core_self_info *out);
+void core_foreach_peer(const struct core *c, core_peer_cb *cb, void *ctx);
+void core_foreach_tree(const struct core *c, core_tree_cb *cb, void *ctx);
+void core_foreach_path(const struct core *c, core_path_cb *cb, void *ctx);
 
 #endif
