@@ -1,0 +1,452 @@
+# netns.sh — sourced by the network-namespace tests after lib.sh (". lib.sh; . netns.sh").
+#
+# Builds small topologies of network namespaces and runs real yggdrasil 0.5.12 nodes and the
+# node under test in them, then queries them through their admin sockets with the real
+# yggdrasilctl. Everything stays inside namespaces this file creates:
+#   - namespaces are named y64<pid>-N (unique per test run), recorded in T_NETNS, and deleted
+#     by lib.sh's exit trap; veth pairs are created directly inside them, so nothing is added to
+#     the root namespace;
+#   - addresses come from documentation ranges only: link L joins I<J with 2001:db8:1:L::1/64
+#     on I and ::2 on J (nodad), and 198.51.100.(4(L-1)+1|2)/30; the veth in I towards J is
+#     named eJ (names are per namespace);
+#   - every process is started here, recorded in T_PIDS and stopped by PID;
+#   - admin sockets are unix sockets in $T_TMP (unix sockets are not namespaced, so
+#     yggdrasilctl runs in the root namespace).
+#
+# The node under test ("sut" nodes) is $YGG64_BIN, or the real yggdrasil when Y64_IMPL=real:
+# that mode checks the harness and the tests themselves against the reference implementation.
+# Both read the same JSON config (yggdrasil's -genconf -json, patched with jq; only keys both
+# know). Nodes are named by the test (a word such as "a" or "sut"); their files are
+# $T_TMP/<name>.{json,sock,log}.
+#
+# Needs: need_yggdrasil and need_root_netns called first (they set YGG and YGGCTL); jq.
+command -v jq >/dev/null || skip "needs jq"
+
+Y64_IMPL="${Y64_IMPL:-ygg64}"
+case "$Y64_IMPL" in
+real) echo "# Y64_IMPL=real: the nodes under test run the reference yggdrasil" ;;
+ygg64) ;;
+*) fail "Y64_IMPL must be 'ygg64' (default) or 'real', not '$Y64_IMPL'" ;;
+esac
+
+NS_PREFIX="y64$$-"
+NS_NLINKS=0
+declare -gA NS_ADDR6=() NS_ADDR4=()
+declare -gA NODE_NS=() NODE_PID=() NODE_IMPL=()
+NODE_NAMES=()
+
+# --- namespaces and links --------------------------------------------------------------------
+
+ns_name() { echo "$NS_PREFIX$1"; }
+# ns_exec I CMD...: runs CMD inside namespace I.
+ns_exec() {
+	local i="$1"
+	shift
+	ip netns exec "$(ns_name "$i")" "$@"
+}
+
+# ns_new I...: creates namespaces with lo up, IPv6 DAD off and forwarding on.
+ns_new() {
+	local i n
+	for i in "$@"; do
+		n="$(ns_name "$i")"
+		ip netns add "$n" || fail "cannot create namespace $n"
+		T_NETNS+=("$n")
+		ip -n "$n" link set lo up
+		ns_exec "$i" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.forwarding=1
+	done
+}
+
+# ns_link I J: a veth pair between namespaces I and J (both already created).
+ns_link() {
+	local i="$1" j="$2" l a4
+	l=$((++NS_NLINKS))
+	((l <= 64)) || fail "ns_link: too many links"
+	ip link add "e$j" netns "$(ns_name "$i")" type veth peer name "e$i" netns "$(ns_name "$j")" ||
+		fail "cannot create veth $i-$j"
+	NS_ADDR6[$i,$j]="2001:db8:1:$l::1"
+	NS_ADDR6[$j,$i]="2001:db8:1:$l::2"
+	a4=$((4 * (l - 1)))
+	NS_ADDR4[$i,$j]="198.51.100.$((a4 + 1))"
+	NS_ADDR4[$j,$i]="198.51.100.$((a4 + 2))"
+	ip -n "$(ns_name "$i")" addr add "${NS_ADDR6[$i,$j]}/64" dev "e$j" nodad
+	ip -n "$(ns_name "$j")" addr add "${NS_ADDR6[$j,$i]}/64" dev "e$i" nodad
+	ip -n "$(ns_name "$i")" addr add "${NS_ADDR4[$i,$j]}/30" dev "e$j"
+	ip -n "$(ns_name "$j")" addr add "${NS_ADDR4[$j,$i]}/30" dev "e$i"
+	ip -n "$(ns_name "$i")" link set "e$j" up
+	ip -n "$(ns_name "$j")" link set "e$i" up
+	ns_wait_up "$i" "e$j"
+	ns_wait_up "$j" "e$i"
+}
+
+# ns_wait_up I IFNAME: waits (5 s at most) for the carrier of a veth.
+ns_wait_up() {
+	local t
+	for ((t = 0; t < 50; t++)); do
+		ip -n "$(ns_name "$1")" -o link show dev "$2" | grep -q 'state UP' && return 0
+		sleep 0.1
+	done
+	fail "veth $2 in namespace $1 is not up after 5 s"
+}
+
+# ns_line N: namespaces 1..N joined in a line 1 - 2 - ... - N.
+ns_line() {
+	local i
+	for ((i = 1; i <= $1; i++)); do ns_new "$i"; done
+	for ((i = 1; i < $1; i++)); do ns_link "$i" $((i + 1)); done
+}
+
+# ns_star N: hub 1 joined to each of 2..N.
+ns_star() {
+	local i
+	for ((i = 1; i <= $1; i++)); do ns_new "$i"; done
+	for ((i = 2; i <= $1; i++)); do ns_link 1 "$i"; done
+}
+
+# ns_addr6 I J / ns_addr4 I J: the address namespace I has on its link to J.
+ns_addr6() {
+	[[ -n "${NS_ADDR6[$1,$2]:-}" ]] || fail "no link between namespaces $1 and $2"
+	echo "${NS_ADDR6[$1,$2]}"
+}
+ns_addr4() {
+	[[ -n "${NS_ADDR4[$1,$2]:-}" ]] || fail "no link between namespaces $1 and $2"
+	echo "${NS_ADDR4[$1,$2]}"
+}
+
+# --- node configuration ------------------------------------------------------------------------
+
+node_conf_file() { echo "$T_TMP/$1.json"; }
+node_sock() { echo "$T_TMP/$1.sock"; }
+node_log() { echo "$T_TMP/$1.log"; }
+
+# node_conf NAME [JQ-FILTER [JQ-ARGS...]]: a fresh identity from the real yggdrasil, with no
+# TUN, no multicast, no peers or listeners, the admin socket in $T_TMP and NodeInfo naming
+# the node; then the optional filter (e.g. '.Listen = [$l]' --arg l tcp://...).
+node_conf() {
+	local name="$1" f
+	shift
+	f="$(node_conf_file "$name")"
+	"$YGG" -genconf -json | jq --arg admin "unix://$(node_sock "$name")" --arg name "$name" \
+		'.IfName = "none" | .AdminListen = $admin | .MulticastInterfaces = [] |
+		 .Peers = [] | .Listen = [] | .NodeInfo = {"name": $name}' >"$f" ||
+		fail "cannot generate a config for $name"
+	(($# == 0)) || node_patch "$name" "$@"
+}
+
+# node_conf_sorted NAME...: as node_conf for each NAME, with keys in increasing order: the first
+# NAME gets the lowest public key (the tree root among them, link-routing §5.5).
+node_conf_sorted() {
+	local n i keys=() sorted
+	for n in "$@"; do
+		node_conf "$n"
+		keys+=("$(jq -r .PrivateKey "$(node_conf_file "$n")")")
+	done
+	mapfile -t sorted < <(printf '%s\n' "${keys[@]}" | LC_ALL=C sort -k1.65)
+	i=0
+	for n in "$@"; do
+		node_patch "$n" '.PrivateKey = $k' --arg k "${sorted[i++]}"
+	done
+}
+
+# node_patch NAME JQ-FILTER [JQ-ARGS...]: edits the node's config in place.
+node_patch() {
+	local f
+	f="$(node_conf_file "$1")"
+	jq "${@:3}" "$2" "$f" >"$f.new" || fail "jq filter '$2' failed on $1's config"
+	mv "$f.new" "$f"
+}
+
+# node_key NAME / node_addr NAME: identity from the config (the node need not run).
+node_key() { "$YGG" -useconffile "$(node_conf_file "$1")" -publickey; }
+node_addr() { "$YGG" -useconffile "$(node_conf_file "$1")" -address; }
+
+# --- node processes ----------------------------------------------------------------------------
+
+# node_start NAME NS real|sut: starts the node in namespace NS and waits (10 s at most) until
+# its admin socket answers getSelf with the configured key.
+node_start() {
+	local name="$1" ns="$2" kind="$3" bin i sock key
+	case "$kind" in
+	real) bin="$YGG" ;;
+	sut) if [[ "$Y64_IMPL" == real ]]; then bin="$YGG"; else bin="$YGG64_BIN"; fi ;;
+	*) fail "node_start: kind must be real or sut, not '$kind'" ;;
+	esac
+	sock="$(node_sock "$name")"
+	rm -f "$sock" # left by a node we killed: yggdrasil would wait 2 s before replacing it
+	[[ -n "${NODE_NS[$name]:-}" ]] || NODE_NAMES+=("$name")
+	NODE_NS[$name]="$ns"
+	NODE_IMPL[$name]="$kind:$(basename "$bin")"
+	echo "# start $name ($kind: $(basename "$bin")) in namespace $ns" >>"$(node_log "$name")"
+	ip netns exec "$(ns_name "$ns")" "$bin" -useconffile "$(node_conf_file "$name")" \
+		>>"$(node_log "$name")" 2>&1 &
+	NODE_PID[$name]=$!
+	T_PIDS+=("${NODE_PID[$name]}")
+	key="$(node_key "$name")"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "${NODE_PID[$name]}" 2>/dev/null || fail "node $name ($kind) exited at start"
+		if [[ -S "$sock" ]] &&
+			[[ "$(ctl "$name" getSelf 2>/dev/null | jq -r .key 2>/dev/null)" == "$key" ]]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "node $name ($kind) does not answer getSelf on $sock within 10 s"
+}
+
+# node_stop NAME [SIGNAL]: signals the node (TERM by default), waits for it to exit (10 s, then
+# KILL) and forgets its PID.
+node_stop() {
+	local name="$1" sig="${2:-TERM}" pid i
+	pid="${NODE_PID[$name]:-}"
+	[[ -n "$pid" ]] || fail "node_stop: $name is not running"
+	{ # stderr off: bash reports a child killed by SIGKILL ("... Killed ...") when it reaps it
+		kill -"$sig" "$pid" || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" || break
+			sleep 0.1
+		done
+		if kill -0 "$pid"; then kill -KILL "$pid"; fi
+		wait "$pid" || true
+	} 2>/dev/null
+	pid_forget "$pid"
+	NODE_PID[$name]=""
+}
+
+# pid_forget PID: drops a reaped child from T_PIDS, so that cleanup never signals a reused PID.
+pid_forget() {
+	local p keep=()
+	for p in "${T_PIDS[@]}"; do [[ "$p" == "$1" ]] || keep+=("$p"); done
+	T_PIDS=("${keep[@]}")
+}
+
+# bg_start NS CMD...: a helper process in namespace NS, recorded for cleanup; sets BG_PID.
+bg_start() {
+	local ns="$1"
+	shift
+	ip netns exec "$(ns_name "$ns")" "$@" &
+	BG_PID=$!
+	T_PIDS+=("$BG_PID")
+}
+
+# On a failure, show the end of every node's log; resume nodes a test froze (SIGSTOP), so that
+# lib.sh's cleanup can stop them; then clean up as lib.sh does (t_cleanup).
+netns_on_exit() {
+	local rc=$? n p
+	# Finish the cleanup even if stdout is gone (EPIPE), a command fails or ^C comes again.
+	set +e
+	trap '' PIPE INT TERM HUP
+	for p in "${T_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; done # frozen nodes
+	if ((rc != 0 && rc != 77 && rc < 129)); then # a failure, not a skip or a signal
+		for n in "${NODE_NAMES[@]}"; do
+			echo "--- last lines of $n's log (${NODE_IMPL[$n]}):"
+			tail -n 25 "$(node_log "$n")" 2>/dev/null || true
+		done
+	fi
+	t_cleanup
+}
+trap netns_on_exit EXIT
+# Signals end the script through the EXIT trap (bash skips it when killed by an untrapped one).
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
+
+# --- admin queries (the real yggdrasilctl, on every node) --------------------------------------
+
+# ctl NAME COMMAND [key=value...]: the JSON response of the node's admin socket.
+ctl() {
+	local name="$1"
+	shift
+	timeout 10 "$YGGCTL" -json -endpoint="unix://$(node_sock "$name")" "$@"
+}
+
+# peer_state NAME KEY: prints "up", "down" (listed but not up) or "none" (not listed).
+peer_state() {
+	local out
+	out="$(ctl "$1" getPeers 2>/dev/null)" || {
+		echo none
+		return 0
+	}
+	jq -r --arg k "$2" '[.peers[] | select(.key == $k)] |
+		if any(.up) then "up" elif length > 0 then "down" else "none" end' <<<"$out"
+}
+
+# now_s: seconds since the epoch with microseconds.
+now_s() { echo "$EPOCHREALTIME"; }
+# since T0: seconds elapsed since T0 (from now_s), with one decimal.
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# wait_peer_up NAME KEY [SECONDS]: polls until NAME lists KEY as an up peer; sets WAITED.
+wait_peer_up() {
+	local t0 deadline
+	t0="$(now_s)"
+	deadline=$((SECONDS + ${3:-15}))
+	while ((SECONDS <= deadline)); do
+		if [[ "$(peer_state "$1" "$2")" == up ]]; then
+			WAITED="$(since "$t0")"
+			return 0
+		fi
+		sleep 0.2
+	done
+	ctl "$1" getPeers || true
+	fail "$1 does not list peer ${2:0:16}… as up within ${3:-15} s"
+}
+
+# wait_peer_gone NAME KEY [SECONDS]: polls until NAME no longer lists KEY as up; sets WAITED.
+wait_peer_gone() {
+	local t0 deadline
+	t0="$(now_s)"
+	deadline=$((SECONDS + ${3:-15}))
+	while ((SECONDS <= deadline)); do
+		if [[ "$(peer_state "$1" "$2")" != up ]]; then
+			WAITED="$(since "$t0")"
+			return 0
+		fi
+		sleep 0.1
+	done
+	ctl "$1" getPeers || true
+	fail "$1 still lists peer ${2:0:16}… as up after ${3:-15} s"
+}
+
+# expect_never_up NAME KEY SECONDS: NAME must not list KEY as up at any poll during SECONDS.
+# (at least one poll when SECONDS is 0).
+expect_never_up() {
+	local deadline=$((SECONDS + $3))
+	while :; do
+		[[ "$(peer_state "$1" "$2")" != up ]] || {
+			ctl "$1" getPeers || true
+			fail "$1 lists peer ${2:0:16}… as up, which it must not"
+		}
+		((SECONDS < deadline)) || return 0
+		sleep 0.25
+	done
+}
+
+# expect_peer NAME KEY WHAT JQ-TEST: NAME's up entry for KEY satisfies the jq boolean test
+# (e.g. '.inbound == true').
+expect_peer() {
+	local got
+	got="$(ctl "$1" getPeers | jq --arg k "$2" "[.peers[] | select(.key == \$k and .up)] |
+		length > 0 and all($4)")"
+	[[ "$got" == true ]] || {
+		ctl "$1" getPeers || true
+		fail "$3"
+	}
+	pass "$3"
+}
+
+# has_path NAME KEY: true when NAME's getPaths holds KEY.
+has_path() {
+	ctl "$1" getPaths | jq -e --arg k "$2" 'any(.paths[]; .key == $k)' >/dev/null
+}
+
+# --- traffic -----------------------------------------------------------------------------------
+
+# ping_ok NS ADDR [COUNT]: COUNT (3) echo replies from ADDR within 20 s, from namespace NS.
+ping_ok() {
+	ns_exec "$1" ping -6 -n -q -c "${3:-3}" -i 0.2 -w 20 "$2"
+}
+
+# transfer NS-FROM NS-TO ADDR KBYTES: sends KBYTES of random data over TCP from namespace
+# NS-FROM to a listener on ADDR (port 7100) in NS-TO, and fails unless the SHA-256 of what
+# arrived equals that of what was sent. Sets WAITED to the transfer time.
+transfer() {
+	local from="$1" to="$2" addr="$3" kb="$4" src="$T_TMP/xfer.src" dst="$T_TMP/xfer.dst" i t0
+	command -v socat >/dev/null || skip "needs socat (scripts/deps.sh installs it)"
+	head -c "$((kb * 1024))" /dev/urandom >"$src"
+	rm -f "$dst"
+	bg_start "$to" socat -u "TCP6-LISTEN:7100,bind=[$addr],reuseaddr" "CREATE:$dst"
+	local lpid="$BG_PID"
+	for ((i = 0; i < 50; i++)); do
+		ns_exec "$to" ss -Hltn 'sport = :7100' | grep -q . && break
+		sleep 0.1
+	done
+	t0="$(now_s)"
+	ns_exec "$from" timeout 30 socat -u "OPEN:$src" "TCP6:[$addr]:7100" ||
+		fail "sending $kb KiB to [$addr]:7100 failed"
+	wait_exit "$lpid" 10 || fail "the receiver did not finish within 10 s of the sender" \
+		"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
+	pid_forget "$lpid"
+	WAITED="$(since "$t0")"
+	[[ "$RC" == 0 ]] || fail "the receiver exited with $RC"
+	[[ "$(sha256sum <"$src")" == "$(sha256sum <"$dst")" ]] ||
+		fail "the $kb KiB received differ from what was sent ($(stat -c %s "$dst") bytes arrived)"
+}
+
+# --- shared scenarios --------------------------------------------------------------------------
+
+# peering_both_ways SCHEME: t_peer_tcp / t_peer_tls. A star of three namespaces: the node under
+# test S in 1 dials the real listener R1 in 2 over IPv6, and the real R2 in 3 dials S's
+# listener over IPv4. Every node must list its peer(s) as up, with the right direction and
+# address, as the real yggdrasilctl sees them on each admin socket (spec link-routing §2.1,
+# sessions-core-admin §6.3).
+peering_both_ways() {
+	local sch="$1" t0 ks k1 k2 u1 u2
+	ns_star 3
+	u1="$sch://[$(ns_addr6 2 1)]:7001"
+	u2="$sch://$(ns_addr4 1 3):7002"
+	node_conf r1 '.Listen = [$l]' --arg l "$sch://[$(ns_addr6 2 1)]:7001"
+	node_conf s '.Peers = [$p] | .Listen = [$l]' --arg p "$u1" --arg l "$u2"
+	node_conf r2 '.Peers = [$p]' --arg p "$u2"
+	ks="$(node_key s)" k1="$(node_key r1)" k2="$(node_key r2)"
+	t0="$(now_s)"
+	node_start r1 2 real
+	node_start s 1 sut
+	node_start r2 3 real
+	expect_eq "getSelf on the node under test: key" "$(ctl s getSelf | jq -r .key)" "$ks"
+	expect_eq "getSelf on the node under test: address" "$(ctl s getSelf | jq -r .address)" \
+		"$(node_addr s)"
+
+	wait_peer_up r1 "$ks"
+	wait_peer_up s "$k1"
+	pass "$sch: node under test dials a real listener: up on both sides after $(since "$t0") s"
+	expect_peer r1 "$ks" "real listener: peer is inbound, with the address of the node under test" \
+		".inbound == true and .address == \"$(node_addr s)\""
+	expect_peer s "$k1" "node under test: outbound peer with the URI it dialled and its address" \
+		".inbound == false and .remote == \"$u1\" and .address == \"$(node_addr r1)\""
+
+	wait_peer_up r2 "$ks"
+	wait_peer_up s "$k2"
+	pass "$sch: a real node dials the node under test's IPv4 listener:" \
+		"up on both sides after $(since "$t0") s"
+	expect_peer s "$k2" "node under test: inbound peer with the real node's address" \
+		".inbound == true and .address == \"$(node_addr r2)\""
+	expect_peer r2 "$ks" "real dialer: outbound peer with the URI it dialled" \
+		".inbound == false and .remote == \"$u2\" and .address == \"$(node_addr s)\""
+	expect_eq "node under test lists exactly two up peers" \
+		"$(ctl s getPeers | jq '[.peers[] | select(.up)] | length')" 2
+
+	# Still up a few keepalive periods later (3 s peer timeout, link-routing §3.2).
+	sleep 4
+	for n in r1 r2; do
+		[[ "$(peer_state "$n" "$ks")" == up ]] || fail "$n lost the node under test after 4 s"
+	done
+	[[ "$(peer_state s "$k1")" == up && "$(peer_state s "$k2")" == up ]] ||
+		fail "the node under test lost a peer after 4 s"
+	pass "$sch: all links still up 4 s later (past the 3 s peer timeout)"
+}
+
+# --- resource use ------------------------------------------------------------------------------
+
+# idle_usage SECONDS NAME...: prints each node's CPU use over SECONDS (utime + stime from
+# /proc/PID/stat, in % of one core) and its resident set size (VmRSS), for the notes.
+idle_usage() {
+	local secs="$1" n pid hz
+	shift
+	hz="$(getconf CLK_TCK)"
+	declare -A c0=()
+	for n in "$@"; do
+		pid="${NODE_PID[$n]}"
+		c0[$n]="$(awk '{ print $14 + $15 }' "/proc/$pid/stat")"
+	done
+	sleep "$secs"
+	for n in "$@"; do
+		pid="${NODE_PID[$n]}"
+		awk -v c0="${c0[$n]}" -v hz="$hz" -v s="$secs" -v n="$n" -v impl="${NODE_IMPL[$n]}" \
+			-v peers="$(ctl "$n" getPeers | jq '[.peers[] | select(.up)] | length')" \
+			-v rss="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")" \
+			'{ printf "# idle %d s: %s (%s, %d up peers): cpu %.2f%%, rss %.1f MiB\n", s, n,
+			   impl, peers, 100 * ($14 + $15 - c0) / hz / s, rss / 1024 }' "/proc/$pid/stat"
+	done
+}
