@@ -84,6 +84,15 @@ struct keypair *keys_generate(void)
 	return kp;
 }
 
+struct keypair *keys_from_seed(const uint8_t seed[static 32])
+{
+	struct keypair *kp = xmalloc(sizeof(*kp));
+	uint8_t pub[crypto_sign_PUBLICKEYBYTES];
+
+	crypto_sign_seed_keypair(pub, kp->sk, seed);
+	return kp;
+}
+
 void keys_free(struct keypair *kp)
 {
 	if (!kp)

@@ -29,6 +29,12 @@ enum {
 /* Initialises libsodium. Call once before anything else here. Returns 0 or -1. */
 int keys_init(void);
 
+/*
+ * The keypair of a 32-byte Ed25519 seed (deterministic keys: the spec's test keys A, B, C are
+ * the seeds 00..1f, 20..3f, 40..5f). Never NULL. The caller wipes its copy of the seed.
+ */
+struct keypair *keys_from_seed(const uint8_t seed[static 32]);
+
 /* A fresh random keypair. Never NULL (aborts on OOM). Free with keys_free. */
 struct keypair *keys_generate(void);
 

@@ -13,47 +13,17 @@
 
 #include <criterion/criterion.h>
 
+#include "support/seedkey.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- keys from seeds (PKCS#8 PEM) ---- */
 
-static void b64(const uint8_t *in, size_t n, char *out)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? in[i + 1] << 8 : 0) |
-			     (i + 2 < n ? in[i + 2] : 0);
-
-		out[o++] = t[v >> 18 & 63];
-		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? t[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 static struct keypair *seed_key(uint8_t first)
 {
-	static const uint8_t prefix[16] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-					   0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-	uint8_t der[48];
-	char text[80], pem[200];
-	const char *why = NULL;
-	struct keypair *kp;
-
-	memcpy(der, prefix, sizeof(prefix));
-	for (int i = 0; i < 32; i++)
-		der[16 + i] = (uint8_t)(first + i);
-	b64(der, sizeof(der), text);
-	snprintf(pem, sizeof(pem), "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n",
-		 text);
-	kp = keys_from_pem(pem, strlen(pem), &why);
-	cr_assert_not_null(kp, "seed key: %s", why ? why : "?");
-	return kp;
+	return ts_seed_key(first);
 }
 
 /* ---- an in-memory network ---- */

@@ -624,3 +624,24 @@ Test(keys, random_u64_varies)
 	}
 	cr_expect_eq(distinct, 8);
 }
+
+Test(keys, from_seed_gives_the_spec_test_keys)
+{
+	/* link-routing spec §11: A = seed 00..1f, B = seed 20..3f. */
+	static const char *const pub_hex[] = {
+	    "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+	    "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7"};
+	for (int k = 0; k < 2; k++) {
+		uint8_t seed[32], pub[32];
+		char hex[65];
+		struct keypair *kp;
+
+		for (int i = 0; i < 32; i++)
+			seed[i] = (uint8_t)(0x20 * k + i);
+		kp = keys_from_seed(seed);
+		keys_public(kp, pub);
+		th_hex(pub, 32, hex);
+		cr_expect_str_eq(hex, pub_hex[k]);
+		keys_free(kp);
+	}
+}
