@@ -27,7 +27,12 @@
 #include "lib/list.h"
 
 enum {
-	PKT_HEADROOM = 128,  /* overlay + session headers + 20 bytes of 4->6 growth */
+	/*
+	 * A TUN packet on its way to a link gains: 1 core type byte, the session header (up to 79,
+	 * sessions spec §2.4), the Traffic header (1 + two paths + 64 + up to 10, link-routing
+	 * §4.8) and the frame length (up to 3); a 4->6 translation adds 20 more.
+	 */
+	PKT_HEADROOM = 256,
 	PKT_TAILROOM = 64,   /* AEAD tag and trailers */
 	PKT_CAP_MAX = 131072, /* largest payload a pool may be sized for (a whole ironwood frame) */
 	PKT_CB_SIZE = 48,    /* per-packet control block for the current owner's metadata */
