@@ -1,0 +1,82 @@
+/*
+ * tun: the node's TUN interface. It carries IPv6 (the 200::/7 address and 300::/64 subnet,
+ * later NAT64 clients) and, for tunnel routing, IPv4, in one device (IFF_TUN | IFF_NO_PI: the
+ * IP version is the first nibble of each packet). The daemon sets the address, MTU, link state
+ * and routes itself through netlink (libmnl): no `ip` commands.
+ *
+ * Reads drain the device until EAGAIN (at most a bounded batch per loop iteration) into pool
+ * pkts (one uv_poll_t on the fd) and hand each packet to the receive callback; tun_write
+ * consumes its pkt.
+ *
+ * Lifecycle: tun_open -> tun_close (always, once open succeeded) -> done callback -> tun_free.
+ * IfName "none" (no TUN) is the caller's business: it simply does not call tun_open.
+ */
+#ifndef YGG64_TUN_TUN_H
+#define YGG64_TUN_TUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct inet_prefix;
+struct pkt;
+struct pkt_pool;
+struct tun;
+typedef struct uv_loop_s uv_loop_t;
+
+/*
+ * A packet read from the device: an IPv4 or IPv6 datagram (first nibble 4 or 6, checked) at
+ * pkt->data. Consumes p. The callback may call tun_write and tun_close.
+ */
+typedef void tun_recv_cb(void *ctx, struct pkt *p);
+typedef void tun_closed_cb(void *arg);
+
+/* Everything here is borrowed for the duration of tun_open, except pool and ctx (see below). */
+struct tun_params {
+	/*
+	 * An interface name (at most 15 bytes), a kernel template such as "ygg%d", or "auto",
+	 * which means "ygg%d" (the first free ygg0, ygg1, ...). yggdrasil-go lets the kernel
+	 * use its default "tun%d" instead.
+	 */
+	const char *ifname;
+	uint32_t mtu;	       /* 1280..65535 (IPv6 needs 1280) */
+	const uint8_t *addr6;  /* 16 bytes: our 200::/7 address, installed as addr6/7; or NULL */
+	struct pkt_pool *pool; /* reads allocate from it; must outlive the tun */
+	tun_recv_cb *recv;
+	void *ctx; /* passed to recv; must outlive the tun */
+};
+
+struct tun_info {
+	char name[16];
+	uint32_t mtu;
+	uint64_t rx_packets; /* handed to the receive callback */
+	uint64_t tx_packets; /* written to the device */
+	uint64_t rx_drops;   /* read but not one whole IPv4/IPv6 packet (or above a pool pkt) */
+	uint64_t tx_drops;   /* tun_write failures: device full (EAGAIN), refused, or closing */
+	uint64_t no_pkt;     /* read and dropped because the pkt pool was empty */
+};
+
+/*
+ * Opens the device, sets its MTU, brings it up, adds addr6/7 (IFA_F_NODAD, so it is usable at
+ * once; the kernel adds the 200::/7 route with it) and starts reading. NULL after logging why
+ * (e.g. no CAP_NET_ADMIN, a bad name or MTU).
+ */
+struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p);
+/* Writes one IP packet to the device. Consumes p; drops (counted) when the device is full. */
+void tun_write(struct tun *t, struct pkt *p);
+/*
+ * Routes dst (IPv4 or IPv6 prefix, e.g. a tunnel-routing subnet or the NAT64 prefix) through
+ * the device. dst is borrowed for the call. 0, or a negative errno after logging why.
+ */
+int tun_add_route(struct tun *t, const struct inet_prefix *dst);
+void tun_get_info(const struct tun *t, struct tun_info *out);
+/*
+ * Stops reading and closes the device (which deletes the interface); done(arg) runs from the
+ * poll handle's close callback (done may be NULL). tun_write after tun_close drops (counted).
+ * Call it once; it may be called from the receive callback.
+ */
+void tun_close(struct tun *t, tun_closed_cb *done, void *arg);
+/* Frees a tun whose close has completed. NULL is ignored. */
+void tun_free(struct tun *t);
+
+#endif

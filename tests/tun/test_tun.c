@@ -1,0 +1,617 @@
+/*
+ * Tests for tun/tun_linux against the real kernel. Each test that opens a device first moves
+ * its own process (Criterion runs every test in a separate process) into a fresh network
+ * namespace with unshare(CLONE_NEWNET), so the host's interfaces are never touched and names
+ * such as ygg0 are always free. Without root, /dev/net/tun or namespaces the test is skipped
+ * with the reason, on stderr and in Criterion's report: it never passes silently.
+ *
+ * Covered: the configuration (MTU, UP, 200::/7 address with NODAD and its route, IFF_TUN |
+ * IFF_NO_PI), "auto" naming, explicit names, a static route, parameter checks; the read side
+ * (a UDP datagram sent through the 200::/7 route arrives byte for byte; IPv4 and junk injected
+ * with an AF_PACKET socket: IPv4 passes, a bad version nibble is dropped and counted; packets
+ * larger than a pool pkt; pool exhaustion and recovery; a burst larger than one read batch,
+ * in order and at most 64 per loop iteration; tun_close from inside the receive callback); the
+ * write side (a packet written to the device reaches a UDP socket bound to our address; junk
+ * and writes after close are dropped and counted). Every device test ends with all pkts back
+ * in the pool and uv_loop_close() == 0.
+ */
+#include "tun/tun.h"
+#include "lib/inet.h"
+#include "lib/log.h"
+#include "lib/pkt.h"
+
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <uv.h>
+
+enum {
+	TEST_MTU = 1400,
+	PEER_PORT = 5555, /* UDP port of the (imaginary) remote node behind the tun */
+	LOCAL_PORT = 6000,
+	MAX_RX = 512,
+	BURST = 300,
+};
+
+/* 200:1234::1 (ours) and 200:1234::2 (a remote node reached through the /7 route). */
+static const uint8_t our_addr[16] = {0x02, 0x00, 0x12, 0x34, [15] = 0x01};
+static const uint8_t peer_addr[16] = {0x02, 0x00, 0x12, 0x34, [15] = 0x02};
+
+static struct {
+	uv_loop_t loop;
+	uv_timer_t tick; /* wakes uv_run(UV_RUN_ONCE) so waits can time out */
+	uv_check_t check;
+	struct pkt_pool *pool;
+	struct tun *tun;
+	bool is_closed;
+	bool close_in_recv;
+	int rx_all;	  /* every packet the callback got */
+	int rx_udp;	  /* of which UDP datagrams to PEER_PORT */
+	int rx_v4;	  /* of which IPv4 */
+	int since_check;  /* packets delivered in this loop iteration */
+	int max_per_iter; /* largest since_check seen */
+	uint8_t last_udp[2048];
+	size_t last_udp_len;
+	uint32_t seq[MAX_RX]; /* first payload word of each UDP datagram, in arrival order */
+} fx;
+
+/* ---- namespace and fixture ---- */
+
+static void skip_loudly(const char *why)
+{
+	fprintf(stderr, "SKIP test_tun: %s\n", why);
+	cr_skip_test("%s", why);
+}
+
+/* Moves this test process into a new network namespace, or skips the test. */
+static void enter_netns(void)
+{
+	if (geteuid() != 0)
+		skip_loudly("needs root (CAP_NET_ADMIN) to create TUN devices");
+	if (access("/dev/net/tun", R_OK | W_OK) != 0)
+		skip_loudly("/dev/net/tun is missing or not accessible");
+	char why[128];
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+		snprintf(why, sizeof(why), "unshare(CLONE_NEWNET | CLONE_NEWNS): %s",
+			 strerror(errno));
+		skip_loudly(why);
+	}
+	/* As `ip netns exec` does: a private /sys that shows this namespace's interfaces. */
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    umount2("/sys", MNT_DETACH) != 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) != 0) {
+		snprintf(why, sizeof(why), "cannot mount a namespace's sysfs: %s", strerror(errno));
+		skip_loudly(why);
+	}
+}
+
+static void on_tick(uv_timer_t *h)
+{
+	(void)h;
+}
+
+static void on_check(uv_check_t *h)
+{
+	(void)h;
+	if (fx.since_check > fx.max_per_iter)
+		fx.max_per_iter = fx.since_check;
+	fx.since_check = 0;
+}
+
+static void on_recv(void *ctx, struct pkt *p)
+{
+	cr_assert_eq(ctx, &fx);
+	fx.rx_all++;
+	fx.since_check++;
+	const uint8_t *d = p->data;
+	if (p->len >= 20 && d[0] >> 4 == 4)
+		fx.rx_v4++;
+	/* IPv6 + UDP to PEER_PORT: ours. The kernel's own MLD/RS packets are ignored. */
+	if (p->len >= 48 && d[0] >> 4 == 6 && d[6] == IPPROTO_UDP &&
+	    (d[42] << 8 | d[43]) == PEER_PORT) {
+		if (fx.rx_udp < MAX_RX && p->len >= 52)
+			fx.seq[fx.rx_udp] =
+			    (uint32_t)d[48] << 24 | d[49] << 16 | d[50] << 8 | d[51];
+		fx.rx_udp++;
+		cr_assert_leq(p->len, sizeof(fx.last_udp));
+		memcpy(fx.last_udp, d, p->len);
+		fx.last_udp_len = p->len;
+	}
+	pkt_free(p);
+	if (fx.close_in_recv && !fx.is_closed) {
+		fx.close_in_recv = false;
+		tun_close(fx.tun, NULL, NULL);
+	}
+}
+
+static void loop_init(size_t npkts, size_t cap)
+{
+	memset(&fx, 0, sizeof(fx));
+	log_set_level(LOG_LEVEL_WARN);
+	cr_assert_eq(uv_loop_init(&fx.loop), 0);
+	uv_timer_init(&fx.loop, &fx.tick);
+	uv_timer_start(&fx.tick, on_tick, 10, 10);
+	uv_check_init(&fx.loop, &fx.check);
+	uv_check_start(&fx.check, on_check);
+	fx.pool = pkt_pool_new(npkts, cap);
+	cr_assert_not_null(fx.pool);
+}
+
+static struct tun_params params(const char *name)
+{
+	return (struct tun_params){.ifname = name,
+				   .mtu = TEST_MTU,
+				   .addr6 = our_addr,
+				   .pool = fx.pool,
+				   .recv = on_recv,
+				   .ctx = &fx};
+}
+
+static struct tun *open_tun(const char *name)
+{
+	struct tun_params p = params(name);
+	struct tun *t = tun_open(&fx.loop, &p);
+	cr_assert_not_null(t, "tun_open(%s)", name);
+	return t;
+}
+
+/* Runs the loop until *count reaches want, for at most 3 s. */
+static bool run_until(const int *count, int want)
+{
+	uint64_t deadline = uv_now(&fx.loop) + 3000;
+	while (*count < want && uv_now(&fx.loop) < deadline)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	return *count >= want;
+}
+
+static void on_closed(void *arg)
+{
+	cr_assert_eq(arg, &fx);
+	fx.is_closed = true;
+}
+
+/* Closes the tun (if still open) and the loop; every pkt must be back in the pool. */
+static void finish(struct tun *t)
+{
+	if (t) {
+		tun_close(t, on_closed, &fx);
+		uint64_t deadline = uv_now(&fx.loop) + 3000;
+		while (!fx.is_closed && uv_now(&fx.loop) < deadline)
+			uv_run(&fx.loop, UV_RUN_ONCE);
+		cr_assert(fx.is_closed, "done callback ran");
+		tun_free(t);
+	}
+	uv_close((uv_handle_t *)&fx.tick, NULL);
+	uv_close((uv_handle_t *)&fx.check, NULL);
+	uv_run(&fx.loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&fx.loop), 0, "every handle closed");
+	struct pkt_pool_info pi;
+	pkt_pool_info(fx.pool, &pi);
+	cr_assert_eq(pi.in_use, 0, "every pkt back in the pool");
+	pkt_pool_free(fx.pool);
+}
+
+/* ---- helpers: files, sockets, packets ---- */
+
+static long read_sys_long(const char *name, const char *attr, int base)
+{
+	char path[128], buf[64];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, attr);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_not_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	return strtol(buf, NULL, base);
+}
+
+/* True when the file has a line containing every one of the (up to 3) strings. */
+static bool file_has_line(const char *path, const char *a, const char *b, const char *c)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	char line[512];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, a) && (!b || strstr(line, b)) && (!c || strstr(line, c));
+	fclose(f);
+	return found;
+}
+
+/* Sends len bytes of payload (seq in the first 4 bytes) from our address to the peer. */
+static void send_udp(int s, uint32_t seq, size_t len)
+{
+	uint8_t buf[2048] = {0};
+	cr_assert_leq(len, sizeof(buf));
+	cr_assert_geq(len, 4);
+	buf[0] = (uint8_t)(seq >> 24);
+	buf[1] = (uint8_t)(seq >> 16);
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	for (size_t i = 4; i < len; i++)
+		buf[i] = (uint8_t)(i * 7);
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(PEER_PORT)};
+	memcpy(&to.sin6_addr, peer_addr, 16);
+	ssize_t n = sendto(s, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
+	cr_assert_eq(n, (ssize_t)len, "sendto: %s", strerror(errno));
+}
+
+static int udp6_socket(void)
+{
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(s, 0);
+	return s;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)b[n - 1] << 8;
+	return sum;
+}
+
+/* Builds IPv6 + UDP src:sport -> dst:dport with a valid checksum (RFC 8200 §8.1). */
+static size_t build_udp6(uint8_t *out, const uint8_t src[16], uint16_t sport, const uint8_t dst[16],
+			 uint16_t dport, const char *payload)
+{
+	size_t plen = strlen(payload), ulen = 8 + plen;
+	memset(out, 0, 48);
+	out[0] = 0x60;
+	out[4] = (uint8_t)(ulen >> 8);
+	out[5] = (uint8_t)ulen;
+	out[6] = IPPROTO_UDP;
+	out[7] = 64;
+	memcpy(out + 8, src, 16);
+	memcpy(out + 24, dst, 16);
+	uint8_t *u = out + 40;
+	u[0] = (uint8_t)(sport >> 8);
+	u[1] = (uint8_t)sport;
+	u[2] = (uint8_t)(dport >> 8);
+	u[3] = (uint8_t)dport;
+	u[4] = (uint8_t)(ulen >> 8);
+	u[5] = (uint8_t)ulen;
+	memcpy(u + 8, payload, plen);
+	uint32_t sum = csum_add(0, out + 8, 32);
+	sum += (uint32_t)ulen + IPPROTO_UDP;
+	sum = csum_add(sum, u, ulen);
+	uint16_t c = csum_fold(sum);
+	if (!c)
+		c = 0xffff;
+	u[6] = (uint8_t)(c >> 8);
+	u[7] = (uint8_t)c;
+	return 40 + ulen;
+}
+
+/* Injects raw bytes into the device's transmit side, so that the tun fd reads them. */
+static void inject(const char *ifname, const uint8_t *b, size_t n)
+{
+	int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+	cr_assert_geq(s, 0, "AF_PACKET: %s", strerror(errno));
+	struct sockaddr_ll to = {.sll_family = AF_PACKET,
+				 .sll_protocol = htons(ETH_P_IP),
+				 .sll_ifindex = (int)if_nametoindex(ifname)};
+	cr_assert_neq(to.sll_ifindex, 0);
+	ssize_t w = sendto(s, b, n, 0, (struct sockaddr *)&to, sizeof(to));
+	cr_assert_eq(w, (ssize_t)n, "AF_PACKET sendto: %s", strerror(errno));
+	close(s);
+}
+
+static struct pkt *pkt_with(const uint8_t *b, size_t n)
+{
+	struct pkt *p = pkt_alloc(fx.pool);
+	cr_assert_not_null(p);
+	uint8_t *d = pkt_put(p, n);
+	cr_assert_not_null(d);
+	memcpy(d, b, n);
+	return p;
+}
+
+/* ---- tests ---- */
+
+Test(tun, rejects_bad_params)
+{
+	loop_init(4, 2048);
+	struct tun_params p = params("ygg-bad");
+	p.mtu = 1279; /* IPv6 needs 1280 (RFC 8200 §5) */
+	cr_assert_null(tun_open(&fx.loop, &p));
+	p.mtu = 65536;
+	cr_assert_null(tun_open(&fx.loop, &p));
+	p = params("a-name-too-long-x"); /* 17 bytes, IFNAMSIZ is 16 */
+	cr_assert_null(tun_open(&fx.loop, &p));
+	p = params("");
+	cr_assert_null(tun_open(&fx.loop, &p));
+	p = params("a/b");
+	cr_assert_null(tun_open(&fx.loop, &p));
+	p = params("ygg-ok");
+	p.pool = NULL;
+	cr_assert_null(tun_open(&fx.loop, &p));
+	p = params("ygg-ok");
+	p.recv = NULL;
+	cr_assert_null(tun_open(&fx.loop, &p));
+	finish(NULL);
+}
+
+Test(tun, open_fails_cleanly_on_a_non_tun_name)
+{
+	enter_netns();
+	loop_init(4, 2048);
+	/* lo exists and is not a TUN: TUNSETIFF refuses it, and nothing is left behind. */
+	struct tun_params p = params("lo");
+	cr_assert_null(tun_open(&fx.loop, &p));
+	finish(NULL);
+}
+
+Test(tun, configures_mtu_address_up_and_route)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("yggtest0");
+	struct tun_info ti;
+	tun_get_info(t, &ti);
+	cr_assert_str_eq(ti.name, "yggtest0");
+	cr_assert_eq(ti.mtu, TEST_MTU);
+
+	cr_assert_eq(read_sys_long("yggtest0", "mtu", 10), TEST_MTU);
+	cr_assert(read_sys_long("yggtest0", "flags", 16) & IFF_UP, "link is up");
+	/* TUNSETIFF flags as the kernel reports them: IFF_TUN | IFF_NO_PI. */
+	cr_assert_eq(read_sys_long("yggtest0", "tun_flags", 16), 0x0001 | 0x1000);
+	/* if_inet6: address, ifindex, prefix length (hex), scope, flags, name. */
+	cr_assert(file_has_line("/proc/net/if_inet6", "02001234000000000000000000000001 ", " 07 ",
+				"yggtest0"),
+		  "200:1234::1/7 on yggtest0");
+	/* The address is usable at once: not tentative (IFA_F_NODAD, flag 0x40 clear). */
+	FILE *f = fopen("/proc/net/if_inet6", "r");
+	cr_assert_not_null(f);
+	char line[256];
+	unsigned flags = 0xff;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "02001234000000000000000000000001", 32) == 0)
+			cr_assert_eq(sscanf(line, "%*s %*x %*x %*x %x", &flags), 1);
+	fclose(f);
+	cr_assert_eq(flags & 0x40, 0, "not tentative (flags %x)", flags);
+	/* ipv6_route: destination, prefix length 07, ..., device. */
+	cr_assert(file_has_line("/proc/net/ipv6_route", "02000000000000000000000000000000 07 ",
+				"yggtest0", NULL),
+		  "200::/7 routed via yggtest0");
+	finish(t);
+}
+
+Test(tun, auto_name_is_ygg_n)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *a = open_tun("auto");
+	struct tun *b = open_tun("auto");
+	struct tun_info ia, ib;
+	tun_get_info(a, &ia);
+	tun_get_info(b, &ib);
+	cr_assert_str_eq(ia.name, "ygg0", "fresh namespace: the first auto device");
+	cr_assert_str_eq(ib.name, "ygg1");
+	cr_assert_eq(read_sys_long("ygg1", "mtu", 10), TEST_MTU);
+	tun_close(b, on_closed, &fx);
+	while (!fx.is_closed)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	tun_free(b);
+	/* Closing the fd deletes a non-persistent TUN. */
+	cr_assert_eq(if_nametoindex("ygg1"), 0);
+	fx.is_closed = false;
+	finish(a);
+	cr_assert_eq(if_nametoindex("ygg0"), 0);
+}
+
+Test(tun, adds_routes)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("yggrt0");
+	struct inet_prefix v4, v6;
+	cr_assert(inet_prefix_parse("10.64.0.0/16", true, &v4));
+	cr_assert(inet_prefix_parse("64:ff9b::/96", true, &v6));
+	cr_assert_eq(tun_add_route(t, &v4), 0);
+	cr_assert_eq(tun_add_route(t, &v6), 0);
+	cr_assert_eq(tun_add_route(t, &v6), 0, "replacing is fine");
+	cr_assert(file_has_line("/proc/net/ipv6_route", "0064ff9b000000000000000000000000 60 ",
+				"yggrt0", NULL));
+	/* /proc/net/route: iface, destination (little-endian hex), ..., mask. */
+	cr_assert(file_has_line("/proc/net/route", "yggrt0\t0000400A", "\t0000FFFF", NULL));
+	struct inet_prefix bad = v4;
+	bad.len = 33;
+	cr_assert_eq(tun_add_route(t, &bad), -EINVAL);
+	finish(t);
+}
+
+Test(tun, reads_a_udp_datagram_routed_into_the_device)
+{
+	enter_netns();
+	loop_init(64, 2048);
+	fx.tun = open_tun("yggrx0");
+	int s = udp6_socket();
+	send_udp(s, 0xdeadbeef, 100);
+	cr_assert(run_until(&fx.rx_udp, 1), "datagram read from the tun");
+	const uint8_t *d = fx.last_udp;
+	cr_assert_eq(fx.last_udp_len, 40 + 8 + 100);
+	cr_assert_eq(d[0] >> 4, 6);
+	cr_assert_eq(d[4] << 8 | d[5], 108, "payload length");
+	cr_assert_eq(memcmp(d + 8, our_addr, 16), 0, "source is our address");
+	cr_assert_eq(memcmp(d + 24, peer_addr, 16), 0, "destination is the peer");
+	cr_assert_eq(d[44] << 8 | d[45], 108, "UDP length");
+	cr_assert_eq(fx.seq[0], 0xdeadbeef);
+	for (size_t i = 4; i < 100; i++)
+		cr_assert_eq(d[48 + i], (uint8_t)(i * 7), "payload byte %zu", i);
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.rx_packets, (uint64_t)fx.rx_all);
+	cr_assert_eq(ti.rx_drops, 0);
+	close(s);
+	finish(fx.tun);
+}
+
+Test(tun, reads_ipv4_and_drops_bad_versions)
+{
+	enter_netns();
+	loop_init(64, 2048);
+	fx.tun = open_tun("yggv4");
+	/* A minimal IPv4 header (RFC 791): 10.0.0.1 -> 10.0.0.2, protocol 253 (experimental). */
+	static const uint8_t v4[20] = {
+	    0x45, 0, 0, 20, 0,	0, 0, 0, 64, 253, 0, 0, /* v4, IHL 5, length 20, TTL 64 */
+	    10,	  0, 0, 1,  10, 0, 0, 2,		/* addresses */
+	};
+	static const uint8_t junk[24] = {0x50, 1, 2, 3};
+	/* IPv4 whose total length (40) is not what arrived (20 bytes). */
+	static const uint8_t short4[20] = {0x45, 0, 0, 40, [8] = 64, [9] = 253};
+	inject("yggv4", junk, sizeof(junk));
+	inject("yggv4", short4, sizeof(short4));
+	inject("yggv4", v4, sizeof(v4));
+	cr_assert(run_until(&fx.rx_v4, 1), "IPv4 packet read");
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.rx_drops, 2, "version 5 and the length mismatch dropped");
+	cr_assert_eq(ti.rx_packets, (uint64_t)fx.rx_all);
+	finish(fx.tun);
+}
+
+Test(tun, drops_packets_larger_than_a_pool_pkt)
+{
+	enter_netns();
+	loop_init(64, 512); /* pkts hold 512 + PKT_TAILROOM bytes, below the MTU */
+	fx.tun = open_tun("yggbig");
+	int s = udp6_socket();
+	send_udp(s, 1, 1000);
+	send_udp(s, 2, 100);
+	cr_assert(run_until(&fx.rx_udp, 1));
+	cr_assert_eq(fx.seq[0], 2, "the small datagram passed");
+	cr_assert_eq(fx.rx_udp, 1, "the large one did not");
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.rx_drops, 1);
+	close(s);
+	finish(fx.tun);
+}
+
+Test(tun, counts_pool_exhaustion_and_recovers)
+{
+	enter_netns();
+	loop_init(8, 2048);
+	fx.tun = open_tun("yggpool");
+	struct pkt *held[8];
+	for (int i = 0; i < 8; i++)
+		held[i] = pkt_alloc(fx.pool);
+	cr_assert_null(pkt_alloc(fx.pool), "pool empty");
+	int s = udp6_socket();
+	send_udp(s, 1, 64);
+	struct tun_info ti = {0};
+	uint64_t deadline = uv_now(&fx.loop) + 3000;
+	while (ti.no_pkt == 0 && uv_now(&fx.loop) < deadline) {
+		uv_run(&fx.loop, UV_RUN_ONCE);
+		tun_get_info(fx.tun, &ti);
+	}
+	cr_assert_geq(ti.no_pkt, 1, "drop counted");
+	cr_assert_eq(fx.rx_all, 0, "nothing delivered without pkts");
+	for (int i = 0; i < 8; i++)
+		pkt_free(held[i]);
+	send_udp(s, 2, 64);
+	cr_assert(run_until(&fx.rx_udp, 1));
+	cr_assert_eq(fx.seq[0], 2, "the dropped datagram is gone, the next one arrives");
+	close(s);
+	finish(fx.tun);
+}
+
+Test(tun, drains_bursts_in_bounded_batches)
+{
+	enter_netns();
+	loop_init(MAX_RX, 2048);
+	fx.tun = open_tun("yggburst");
+	int s = udp6_socket();
+	for (uint32_t i = 0; i < BURST; i++)
+		send_udp(s, i, 32);
+	cr_assert(run_until(&fx.rx_udp, BURST), "got %d of %d", fx.rx_udp, BURST);
+	for (int i = 0; i < BURST; i++)
+		cr_assert_eq(fx.seq[i], (uint32_t)i, "in order");
+	cr_assert_gt(fx.max_per_iter, 1, "several packets per readiness callback");
+	cr_assert_leq(fx.max_per_iter, 64, "at most one batch per loop iteration");
+	close(s);
+	finish(fx.tun);
+}
+
+Test(tun, close_from_the_receive_callback)
+{
+	enter_netns();
+	loop_init(64, 2048);
+	fx.tun = open_tun("yggcl");
+	int s = udp6_socket();
+	for (uint32_t i = 0; i < 5; i++)
+		send_udp(s, i, 32);
+	fx.close_in_recv = true;
+	cr_assert(run_until(&fx.rx_all, 1));
+	for (int i = 0; i < 10; i++)
+		uv_run(&fx.loop, UV_RUN_NOWAIT);
+	cr_assert_eq(fx.rx_all, 1, "nothing read after tun_close");
+	/* Writes after close are dropped and counted; the pkt goes back to the pool. */
+	uint8_t b[128];
+	size_t n = build_udp6(b, peer_addr, 1, our_addr, LOCAL_PORT, "late");
+	tun_write(fx.tun, pkt_with(b, n));
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.tx_drops, 1);
+	cr_assert_eq(ti.tx_packets, 0);
+	tun_free(fx.tun);
+	close(s);
+	finish(NULL);
+}
+
+Test(tun, writes_reach_a_local_socket)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	fx.tun = open_tun("yggtx0");
+	int s = udp6_socket();
+	struct sockaddr_in6 me = {.sin6_family = AF_INET6, .sin6_port = htons(LOCAL_PORT)};
+	memcpy(&me.sin6_addr, our_addr, 16);
+	cr_assert_eq(bind(s, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	uint8_t b[128];
+	size_t n = build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, "hello from the overlay");
+	tun_write(fx.tun, pkt_with(b, n));
+
+	char got[64] = {0};
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	ssize_t r = recvfrom(s, got, sizeof(got) - 1, 0, (struct sockaddr *)&from, &fl);
+	cr_assert_eq(r, 22, "recvfrom: %zd (%s)", r, strerror(errno));
+	cr_assert_str_eq(got, "hello from the overlay");
+	cr_assert_eq(memcmp(&from.sin6_addr, peer_addr, 16), 0);
+	cr_assert_eq(ntohs(from.sin6_port), 7000);
+
+	/* Not an IP packet: the kernel refuses it (EINVAL); dropped and counted. */
+	static const uint8_t junk[40] = {0x50};
+	tun_write(fx.tun, pkt_with(junk, sizeof(junk)));
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.tx_packets, 1);
+	cr_assert_eq(ti.tx_drops, 1);
+	close(s);
+	finish(fx.tun);
+}
