@@ -176,4 +176,22 @@ int config_check(const struct config *cfg, const char *name, FILE *errf);
  */
 void config_dump(const struct config *cfg, FILE *out, enum config_format fmt, bool is_commented);
 
+/* The build keys yggdrasil adds to NodeInfo (spec sessions-core-admin §3.2), Go spellings. */
+struct config_build_info {
+	const char *name;     /* "buildname" */
+	const char *version;  /* "buildversion" */
+	const char *platform; /* "buildplatform": GOOS, e.g. "linux" */
+	const char *arch;     /* "buildarch": GOARCH, e.g. "amd64" */
+};
+
+/*
+ * NodeInfo as this node sends it (spec §3.2): the NodeInfo map ("{}" when null) plus, unless
+ * NodeInfoPrivacy is set or build is NULL, the four build keys, which replace user keys of the
+ * same name; compact JSON with the keys of every map sorted byte-wise, as Go's json.Marshal.
+ * Returns a NUL-terminated heap string the caller frees, its length in *len (when len is not
+ * NULL). The caller enforces the 16384-byte limit. build is borrowed for the call.
+ */
+char *config_nodeinfo_json(const struct config *cfg, const struct config_build_info *build,
+			   size_t *len);
+
 #endif

@@ -8,6 +8,8 @@
  * tests check), so every string goes through the YAML or JSON quoting helpers of cnode.c;
  * each type has one YAML and one JSON printer in the tables at the bottom; whether a key is
  * printed at all is decided in one place, is_shown().
+ *
+ * Also here: config_nodeinfo_json, the NodeInfo bytes the node sends (compact JSON).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +457,43 @@ void config_dump(const struct config *cfg, FILE *out, enum config_format fmt, bo
 	out_block(&d, config_keys, cfg, 0, false);
 	if (d.is_json)
 		fputc('\n', out);
+}
+
+char *config_nodeinfo_json(const struct config *cfg, const struct config_build_info *build,
+			   size_t *len)
+{
+	static const char *const names[] = {"buildname", "buildversion", "buildplatform",
+					    "buildarch"};
+	struct cnode *m = cfg->nodeinfo ? cnode_copy(cfg->nodeinfo) : cnode_new(CNODE_MAP, 0, 0);
+	char *json = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	if (build && !cfg->nodeinfo_privacy) {
+		const char *vals[] = {build->name, build->version, build->platform, build->arch};
+
+		/* yggdrasil-go 0.5.12 sets these after copying the user's map: they win */
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			const char *k = names[i];
+			struct cnode *v = cnode_new_scalar(vals[i], strlen(vals[i]), true, 0, 0);
+			long at = cnode_map_index(m, k);
+
+			if (at >= 0) {
+				cnode_free(m->vals[at]);
+				m->vals[at] = v;
+			} else {
+				cnode_map_add(m, cnode_new_scalar(k, strlen(k), true, 0, 0), v);
+			}
+		}
+	}
+	cnode_sort(m);
+	if (!(f = open_memstream(&json, &n)))
+		abort(); /* out of memory: the control plane aborts (STYLE.md §10) */
+	cnode_emit_json(m, f, -1);
+	if (fclose(f))
+		abort();
+	cnode_free(m);
+	if (len)
+		*len = n;
+	return json;
 }
