@@ -23,16 +23,22 @@
  *  - after a reply without keepalive (or to bad input) nothing more is read; the connection
  *    closes once its writes complete; on EOF a client that is owed a reply gets
  *    "Failed to find request" first (what yggdrasil writes when its decoder hits EOF);
- *  - a conn is freed in its close callback; admin_close's done runs when the last handle has
- *    closed.
+ *  - at most one request per connection waits for a remote query (conn->pending); while it
+ *    waits nothing more is answered, but reading goes on (up to ADMIN_MAX_INPUT) so that a
+ *    client that hangs up is noticed and its query cancelled;
+ *  - a conn owns two handles (stream, timer) and is freed in the last close callback;
+ *    admin_close's done runs when the last handle of the admin has closed.
  *
- * Timers: none (yggdrasil 0.5.12 has no admin timeouts either).
+ * Timers: one per connection, armed only around a remote query: the query timeout (6 s,
+ * yggdrasil's; admin_set_query_timeout), then a 0 ms restart after the answer so that further
+ * requests are processed from the loop rather than from inside the core's callback.
  */
 #include "admin/admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +102,7 @@ union stream {
 
 struct conn {
 	union stream h;
+	uv_timer_t timer; /* query timeout, then the restart after the answer */
 	struct admin *a;
 	struct list_node node;
 	char *buf;
@@ -108,6 +115,8 @@ struct conn {
 	bool in_string, is_escaped;
 	size_t out_queued; /* reply bytes handed to uv_write and not yet completed */
 	unsigned n_writes;
+	unsigned n_handles;		/* open handles of this conn */
+	struct admin_pending *pending; /* a request waiting for the core */
 	bool is_reading, is_paused, is_eof, is_done, is_closing;
 };
 
@@ -120,6 +129,8 @@ struct reply_req {
 struct admin {
 	uv_loop_t *loop;
 	struct core *core;
+	struct tun *tun;
+	uint64_t query_timeout_ms;
 	enum admin_kind kind;
 	char *addr; /* unix: path ("@name": abstract); tcp: host:port */
 	union stream srv;
@@ -148,26 +159,46 @@ static void maybe_done(struct admin *a)
 	done(a->done_arg);
 }
 
-static void on_conn_closed(uv_handle_t *h)
+static void conn_handle_closed(struct conn *c)
 {
-	struct conn *c = container_of(h, struct conn, h.handle);
 	struct admin *a = c->a;
 
-	free(c->buf);
-	free(c);
 	a->open_handles--;
+	if (--c->n_handles == 0) {
+		free(c->buf);
+		free(c);
+	}
 	maybe_done(a);
 }
 
-/* Pending writes are cancelled (their callbacks run first); the conn is freed on close. */
+static void on_conn_closed(uv_handle_t *h)
+{
+	conn_handle_closed(container_of(h, struct conn, h.handle));
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	conn_handle_closed(container_of(h, struct conn, timer));
+}
+
+/*
+ * Pending writes are cancelled (their callbacks run first), so is a pending query; the conn is
+ * freed once both handles have closed.
+ */
 static void conn_close(struct conn *c)
 {
 	if (c->is_closing)
 		return;
 	c->is_closing = true;
+	if (c->pending) {
+		admin_cmds_cancel(c->pending);
+		c->pending = NULL;
+	}
 	list_del(&c->node);
 	c->a->n_conns--;
 	uv_close(&c->h.handle, on_conn_closed);
+	if (c->n_handles == 2)
+		uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
 /* ---- output ---- */
@@ -417,7 +448,8 @@ static int scan(struct conn *c, size_t *end)
 
 static void conn_update_reading(struct conn *c)
 {
-	bool want = !c->is_done && !c->is_eof && !c->is_paused && !c->is_closing;
+	bool want = !c->is_done && !c->is_eof && !c->is_paused && !c->is_closing &&
+		    (!c->pending || c->len - c->off <= ADMIN_MAX_INPUT);
 
 	if (want && !c->is_reading)
 		c->is_reading = uv_read_start(&c->h.stream, on_alloc, on_read) == 0;
@@ -425,10 +457,39 @@ static void conn_update_reading(struct conn *c)
 		c->is_reading = uv_read_stop(&c->h.stream) != 0;
 }
 
+/* The query timed out (a request is pending), or the restart after an answer. */
+static void on_conn_timer(uv_timer_t *tm)
+{
+	struct conn *c = container_of(tm, struct conn, timer);
+	struct admin_reply r;
+
+	if (c->pending) {
+		admin_cmds_expire(c->pending, &r);
+		c->pending = NULL;
+		if (!r.is_keepalive)
+			c->is_done = true;
+		conn_send(c, &r);
+	}
+	conn_process(c);
+}
+
+/* The core answered (from inside its callback): send, and carry on from the loop. */
+static void on_answer(void *ctx, struct admin_reply *r)
+{
+	struct conn *c = ctx;
+
+	c->pending = NULL;
+	uv_timer_stop(&c->timer);
+	if (!r->is_keepalive)
+		c->is_done = true;
+	conn_send(c, r);
+	uv_timer_start(&c->timer, on_conn_timer, 0, 0);
+}
+
 /* Answers every complete request in the buffer, then decides whether to read or close. */
 static void conn_process(struct conn *c)
 {
-	while (!c->is_done && !c->is_paused) {
+	while (!c->is_done && !c->is_paused && !c->pending) {
 		struct admin_reply r;
 		size_t end;
 		int s = scan(c, &end);
@@ -444,9 +505,14 @@ static void conn_process(struct conn *c)
 				conn_fail(c, "Request too large");
 			break;
 		}
-		admin_cmds_run(c->a->core, c->buf + c->start, end - c->start, &r);
+		c->pending = admin_cmds_run(c->a->core, c->a->tun, c->buf + c->start,
+					    end - c->start, &r, on_answer, c);
 		c->off = end;
 		scan_reset(c);
+		if (c->pending) {
+			uv_timer_start(&c->timer, on_conn_timer, c->a->query_timeout_ms, 0);
+			break;
+		}
 		if (!r.is_keepalive)
 			c->is_done = true;
 		conn_send(c, &r);
@@ -457,6 +523,22 @@ static void conn_process(struct conn *c)
 		conn_update_reading(c);
 }
 
+/*
+ * Whether the client has closed its socket rather than only its sending half. A unix socket
+ * tells (POLLHUP once both directions are shut); for TCP a FIN looks the same either way, so
+ * a TCP client that leaves keeps its query until the answer or the timeout.
+ */
+static bool is_hung_up(struct conn *c)
+{
+	struct pollfd pfd = {.events = POLLOUT};
+	uv_os_fd_t fd;
+
+	if (uv_fileno(&c->h.handle, &fd) < 0)
+		return true;
+	pfd.fd = fd;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = container_of(s, struct conn, h.stream);
@@ -465,6 +547,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	if (nread == UV_EOF) {
+		if (c->pending && is_hung_up(c)) {
+			log_debug("admin: client left while its query was pending");
+			conn_close(c);
+			return;
+		}
 		c->is_eof = true;
 	} else if (nread < 0) {
 		log_debug("admin: read from client failed: %s", uv_strerror((int)nread));
@@ -500,7 +587,9 @@ static void on_connection(uv_stream_t *srv, int status)
 		free(c);
 		return;
 	}
-	a->open_handles++;
+	uv_timer_init(a->loop, &c->timer);
+	c->n_handles = 2;
+	a->open_handles += 2;
 	list_add_tail(&a->conns, &c->node);
 	a->n_conns++;
 	r = uv_accept(srv, &c->h.stream);
@@ -648,7 +737,8 @@ static int start_tcp(struct admin *a)
 
 /* ---- API ---- */
 
-struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *core)
+struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *core,
+			struct tun *tun)
 {
 	const char *s = cfg->admin_listen ? cfg->admin_listen : "";
 	struct admin *a;
@@ -656,6 +746,8 @@ struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *
 	a = xcalloc(1, sizeof(*a));
 	a->loop = loop;
 	a->core = core;
+	a->tun = tun;
+	a->query_timeout_ms = ADMIN_QUERY_TIMEOUT_MS;
 	list_init(&a->conns);
 	/* §6.1: unix://path, tcp://host:port, otherwise a bare TCP host:port. */
 	if (!*s || !strcmp(s, "none")) {
@@ -681,6 +773,11 @@ struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *
 		return NULL;
 	}
 	return a;
+}
+
+void admin_set_query_timeout(struct admin *a, uint64_t ms)
+{
+	a->query_timeout_ms = ms;
 }
 
 int admin_start(struct admin *a)

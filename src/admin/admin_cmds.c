@@ -1,10 +1,11 @@
 /*
  * admin_cmds: request decoding, the command table and the response envelope of the admin
  * socket (spec sessions-core-admin §6.2, §6.3). It is the project's only jansson user
- * (STYLE.md §2: only src/admin includes jansson.h).
+ * (STYLE.md §2: only src/admin includes jansson.h); Go's text rules live in admin_json.c.
  *
- * Owns nothing between calls: every request builds its JSON from *_info snapshots copied out
- * of the core and frees it before returning the text.
+ * Owns the pending requests of remote queries (getNodeInfo, debug_remoteGet*) from
+ * admin_cmds_run until their answer, expiry or cancel; nothing else between calls: every
+ * request builds its JSON from *_info snapshots copied out of the core.
  *
  * Compatibility rules kept here (yggdrasil 0.5.12, Go encoding/json semantics):
  *  - the request is any JSON value; a value that is not an object (or null) or that holds a
@@ -16,8 +17,10 @@
  *    ("json: cannot unmarshal number into Go struct field AddPeerRequest.uri of type string");
  *  - numbers: latency and last_error_time are integer nanoseconds, uptime float seconds
  *    printed in shortest form (whole seconds as an integer, as Go prints 5.0 as 5);
- *  - strings carry Go's extra escapes for <, >, & and U+2028/U+2029.
- * These were checked byte for byte against a running 0.5.12 on 45 requests. Known
+ *  - strings carry Go's extra escapes for <, >, & and U+2028/U+2029;
+ *  - a remote's JSON (NodeInfo, debug GetSelf) is a json.RawMessage: spliced in verbatim,
+ *    re-indented, never re-parsed (so its number spellings survive).
+ * These were checked byte for byte against a running 0.5.12 (admin-raw*.txt). Known
  * differences, all in the echo of unusual arguments: Go echoes "arguments" as the raw text
  * sent (re-indented), so its numbers (1e2, -0) and escapes (\u007f) keep their spelling where
  * jansson re-serialises them; and jansson refuses integers beyond 64 bits and invalid UTF-8,
@@ -37,10 +40,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin/admin_json.h"
 #include "core/core.h"
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "tun/tun.h"
 
 #ifndef YGG64_VERSION
 #define YGG64_VERSION "unknown"
@@ -49,18 +54,52 @@
 enum {
 	CMD_MAX_FIELDS = 2,
 	CMD_ERR_MAX = 512,
-	/* Shortest text for every value we emit as a real: uptimes in milliseconds (≤ 15 digits). */
+	/* Shortest text for every real we emit: uptimes in milliseconds (≤ 15 digits). */
 	CMD_DUMP_FLAGS = JSON_INDENT(2) | JSON_REAL_PRECISION(15),
+	/* A remote answer's raw JSON sits at response."<key>": two levels deep in the envelope. */
+	CMD_RAW_DEPTH = 2,
+	CMD_NO_QUERY = -1,
 };
 
-/* One call of a handler: borrowed core, decoded string arguments, and room for an error. */
-struct call {
+/*
+ * Stands in the envelope for a raw JSON value until emit() splices it in. It is the last
+ * string of the envelope ("response" comes last and holds nothing after it), so a request
+ * echo that happens to contain the same text does not matter.
+ */
+static const char raw_mark[] = "\x01raw";
+static const char raw_mark_json[] = "\"\\u0001raw\"";
+
+/* A request waiting for the core's answer to a remote query (admin_cmds.h). */
+struct admin_pending {
 	struct core *core;
+	int64_t id;
+	enum core_query q;
+	uint8_t *kbs; /* the key as decoded from the request (getNodeInfo: any length) */
+	size_t kbs_len;
+	json_t *echo; /* the envelope's "request" */
+	bool is_keepalive;
+	admin_pending_cb *done;
+	void *ctx;
+	/* An answer given from inside core_query(), before the request was handed out. */
+	bool is_starting, has_answer;
+	int err;
+	uint8_t *body;
+	size_t len;
+};
+
+struct cmd;
+
+/* One call of a handler: borrowed node, decoded string arguments, and room for an error. */
+struct call {
+	const struct cmd *cmd;
+	struct core *core;
+	const struct tun *tun;
 	const char *arg[CMD_MAX_FIELDS]; /* in cmd->fields order; "" when absent or null */
 	char err[CMD_ERR_MAX];
+	struct admin_pending *pending; /* set by a handler that started a remote query */
 };
 
-/* Returns the "response" object (new reference), or NULL with c->err set. */
+/* Returns the "response" object (new reference), or NULL with c->err or c->pending set. */
 typedef json_t *cmd_handler(struct call *c);
 
 /* A row of the command table (STYLE.md §9; yggdrasil's AddHandler). */
@@ -68,9 +107,10 @@ struct cmd {
 	const char *name; /* as yggdrasil registers it; matched and listed lowercased */
 	const char *desc;
 	const char *fields[CMD_MAX_FIELDS + 1]; /* NULL-terminated string arguments */
-	const char *go_type; /* Go request struct, for unmarshal errors; NULL: arguments unused */
+	const char *go_type; /* Go request type, for unmarshal errors; NULL: arguments unused */
 	cmd_handler *handler;
 	bool is_write; /* changes the node (for a future read-only socket, STYLE.md §19) */
+	int query;     /* enum core_query of a remote query row, else CMD_NO_QUERY */
 };
 
 /* ---- JSON helpers ---- */
@@ -109,14 +149,18 @@ static void set(json_t *obj, const char *key, json_t *v)
 		fatalx("admin: out of memory building a reply");
 }
 
+/* hex.EncodeToString: lowercase, any length. */
 static json_t *jhex(const uint8_t *b, size_t n)
 {
-	char s[2 * 64 + 1];
+	char *s = xmalloc(2 * n + 1);
+	json_t *j;
 
-	for (size_t i = 0; i < n && i < 64; i++)
+	for (size_t i = 0; i < n; i++)
 		snprintf(s + 2 * i, 3, "%02x", b[i]);
-	s[2 * (n < 64 ? n : 64)] = '\0';
-	return jstr(s);
+	s[2 * n] = '\0';
+	j = jstr(s);
+	free(s);
+	return j;
 }
 
 static json_t *jaddr_of_key(const uint8_t key[32])
@@ -389,6 +433,200 @@ static json_t *do_get_paths(struct call *c)
 	return res;
 }
 
+static void session_cb(void *ctx, const struct core_session_info *info)
+{
+	memcpy(snap_push(ctx), info, sizeof(*info));
+}
+
+static int session_cmp(const void *x, const void *y)
+{
+	const struct core_session_info *a = x, *b = y;
+	int d = memcmp(a->key, b->key, sizeof(a->key));
+
+	return d ? d : (a < b ? -1 : a > b);
+}
+
+/* §6.3: every field present (no omitempty), sorted by key; bytes count core payloads. */
+static json_t *do_get_sessions(struct call *c)
+{
+	struct snap s = {.size = sizeof(struct core_session_info)};
+	json_t *arr, *res;
+
+	if (!need_core(c))
+		return NULL;
+	core_foreach_session(c->core, session_cb, &s);
+	if (s.n)
+		qsort(s.v, s.n, s.size, session_cmp);
+	arr = json_array();
+	for (size_t i = 0; i < s.n; i++) {
+		const struct core_session_info *e = (const struct core_session_info *)s.v + i;
+		json_t *o = json_object();
+
+		set(o, "address", jaddr_of_key(e->key));
+		set(o, "key", jhex(e->key, sizeof(e->key)));
+		set(o, "bytes_recvd", ju64(e->bytes_recvd));
+		set(o, "bytes_sent", ju64(e->bytes_sent));
+		set(o, "uptime", jseconds(e->uptime_ms));
+		json_array_append_new(arr, o);
+	}
+	free(s.v);
+	res = json_object();
+	set(res, "sessions", arr);
+	return res;
+}
+
+/* §6.3: {"enabled":false} without a TUN; name and mtu are omitempty. */
+static json_t *do_get_tun(struct call *c)
+{
+	json_t *res = json_object();
+	struct tun_info ti;
+	size_t n;
+
+	set(res, "enabled", json_boolean(c->tun != NULL));
+	if (!c->tun)
+		return res;
+	tun_get_info(c->tun, &ti);
+	n = strnlen(ti.name, sizeof(ti.name));
+	if (n)
+		set(res, "name", jstrn(ti.name, n));
+	if (ti.mtu)
+		set(res, "mtu", ju64(ti.mtu));
+	return res;
+}
+
+/* ---- remote queries (§3.2, §6.3): the reply is written when the core answers ---- */
+
+/* How each query's answer becomes a response (0.5.12's handlers). */
+static const struct query_kind {
+	const char *timeout; /* the handler's error after 6 s */
+	bool is_keyed_by_hex; /* response key: the key as given, else the target's address */
+	bool is_key_list;     /* body: 32-byte keys shown as {"keys":[hex…]}; else raw JSON */
+} query_kinds[] = {
+	[CORE_QUERY_NODEINFO] = {"Timed out waiting for response", true, false},
+	[CORE_QUERY_SELF] = {"timeout", false, false},
+	[CORE_QUERY_PEERS] = {"timeout", false, true},
+	[CORE_QUERY_TREE] = {"timeout", false, true},
+};
+
+static void pending_free(struct admin_pending *p)
+{
+	json_decref(p->echo);
+	free(p->kbs);
+	free(p->body);
+	free(p);
+}
+
+static void on_query(void *ctx, int err, const uint8_t *body, size_t len);
+
+/*
+ * Starts query q to the key decoded from the request (kbs, consumed): its first 32 bytes,
+ * zero-padded, as Go's copy() into a key array.
+ */
+static json_t *start_query(struct call *c, enum core_query q, uint8_t *kbs, size_t kbs_len)
+{
+	struct admin_pending *p;
+	uint8_t key[32] = {0};
+
+	if (!need_core(c)) {
+		free(kbs);
+		return NULL;
+	}
+	memcpy(key, kbs, kbs_len < sizeof(key) ? kbs_len : sizeof(key));
+	p = xcalloc(1, sizeof(*p));
+	p->core = c->core;
+	p->q = q;
+	p->kbs = kbs;
+	p->kbs_len = kbs_len;
+	p->is_starting = true;
+	p->id = core_query(c->core, key, q, on_query, p);
+	p->is_starting = false;
+	if (p->id < 0) {
+		snprintf(c->err, sizeof(c->err), "%s", strerror((int)-p->id));
+		pending_free(p);
+		return NULL;
+	}
+	c->pending = p;
+	return NULL;
+}
+
+/* getNodeInfo: Go's nodeInfoAdminHandler checks, in this order. */
+static json_t *do_get_node_info(struct call *c)
+{
+	uint8_t *kbs;
+	size_t n;
+	char why[128];
+
+	if (!c->arg[0][0]) {
+		snprintf(c->err, sizeof(c->err), "No remote public key supplied");
+		return NULL;
+	}
+	if (!admin_json_unhex(c->arg[0], &kbs, &n, why, sizeof(why))) {
+		snprintf(c->err, sizeof(c->err), "Failed to decode public key: %s", why);
+		return NULL;
+	}
+	return start_query(c, CORE_QUERY_NODEINFO, kbs, n);
+}
+
+/* debug_remoteGet*: the hex error as is, then a length check (0.5.12's proto.go). */
+static json_t *do_remote_get(struct call *c)
+{
+	uint8_t *kbs;
+	size_t n;
+
+	if (!admin_json_unhex(c->arg[0], &kbs, &n, c->err, sizeof(c->err)))
+		return NULL;
+	if (n != 32) {
+		free(kbs);
+		snprintf(c->err, sizeof(c->err), "invalid public key length");
+		return NULL;
+	}
+	return start_query(c, (enum core_query)c->cmd->query, kbs, n);
+}
+
+/*
+ * The response to an answered query, or NULL with err set. A raw JSON answer is indented into
+ * raw and stands as raw_mark in the returned object.
+ */
+static json_t *query_response(const struct admin_pending *p, int e, const uint8_t *body,
+			      size_t len, struct admin_json_buf *raw, char *err, size_t errlen)
+{
+	const struct query_kind *k = &query_kinds[p->q];
+	json_t *res, *v, *key;
+	char why[256];
+
+	if (e < 0) {
+		snprintf(err, errlen, "%s", e == -ETIMEDOUT ? k->timeout : strerror(-e));
+		return NULL;
+	}
+	if (k->is_key_list) {
+		/* A body shorter than one key has no "keys" at all: {}. */
+		json_t *keys = json_array();
+
+		v = json_object();
+		for (size_t i = 0; i + 32 <= len; i += 32)
+			json_array_append_new(keys, jhex(body + i, 32));
+		if (json_array_size(keys))
+			set(v, "keys", keys);
+		else
+			json_decref(keys);
+	} else if (admin_json_indent(raw, body, len, CMD_RAW_DEPTH, why, sizeof(why))) {
+		/* The remote's JSON, kept as Go keeps a json.RawMessage (never re-parsed). */
+		v = jstr(raw_mark);
+	} else {
+		snprintf(err, errlen,
+			 "Failed to marshal response: json: error calling MarshalJSON for type "
+			 "json.RawMessage: %s",
+			 why);
+		return NULL;
+	}
+	/* The key as given (getNodeInfo) or the target's address (Go's net.IP.String). */
+	key = k->is_keyed_by_hex ? jhex(p->kbs, p->kbs_len) : jaddr_of_key(p->kbs);
+	res = json_object();
+	set(res, json_string_value(key), v);
+	json_decref(key);
+	return res;
+}
+
 /* addPeer / removePeer: {} on success; the core's message (e.g. "peer is already configured"). */
 static json_t *peer_change(struct call *c,
 			   int (*op)(struct core *, const char *, const char *, const char **))
@@ -416,19 +654,37 @@ static json_t *do_remove_peer(struct call *c)
 	return peer_change(c, core_remove_peer);
 }
 
-/* 0.5.12's names, descriptions and fields (netns-out/ctl-A-list.json). */
+/*
+ * 0.5.12's names, descriptions, fields and Go request types (netns-out/ctl-A-list.json; the
+ * types as its unmarshal errors name them). getMulticastInterfaces is left out: ygg64 has no
+ * multicast discovery.
+ */
 static const struct cmd cmds[] = {
-	{"addPeer", "Add a peer to the peer list", {"uri", "interface"}, "AddPeerRequest",
-	 do_add_peer, true},
-	{"getPaths", "Show established paths through this node", {NULL}, "GetPathsRequest",
-	 do_get_paths, false},
-	{"getPeers", "Show directly connected peers", {NULL}, "GetPeersRequest", do_get_peers,
-	 false},
-	{"getSelf", "Show details about this node", {NULL}, "GetSelfRequest", do_get_self, false},
-	{"getTree", "Show known Tree entries", {NULL}, "GetTreeRequest", do_get_tree, false},
-	{"list", "List available commands", {NULL}, NULL, do_list, false},
+	{"addPeer", "Add a peer to the peer list", {"uri", "interface"}, "admin.AddPeerRequest",
+	 do_add_peer, true, CMD_NO_QUERY},
+	{"debug_remoteGetPeers", "Debug use only", {"key"}, "core.DebugGetPeersRequest",
+	 do_remote_get, false, CORE_QUERY_PEERS},
+	{"debug_remoteGetSelf", "Debug use only", {"key"}, "core.DebugGetSelfRequest",
+	 do_remote_get, false, CORE_QUERY_SELF},
+	{"debug_remoteGetTree", "Debug use only", {"key"}, "core.DebugGetTreeRequest",
+	 do_remote_get, false, CORE_QUERY_TREE},
+	{"getNodeInfo", "Request nodeinfo from a remote node by its public key", {"key"},
+	 "core.GetNodeInfoRequest", do_get_node_info, false, CORE_QUERY_NODEINFO},
+	{"getPaths", "Show established paths through this node", {NULL}, "admin.GetPathsRequest",
+	 do_get_paths, false, CMD_NO_QUERY},
+	{"getPeers", "Show directly connected peers", {NULL}, "admin.GetPeersRequest",
+	 do_get_peers, false, CMD_NO_QUERY},
+	{"getSelf", "Show details about this node", {NULL}, "admin.GetSelfRequest", do_get_self,
+	 false, CMD_NO_QUERY},
+	{"getSessions", "Show established traffic sessions with remote nodes", {NULL},
+	 "admin.GetSessionsRequest", do_get_sessions, false, CMD_NO_QUERY},
+	{"getTree", "Show known Tree entries", {NULL}, "admin.GetTreeRequest", do_get_tree, false,
+	 CMD_NO_QUERY},
+	{"getTun", "Show information about the node's TUN interface", {NULL}, "tun.GetTUNRequest",
+	 do_get_tun, false, CMD_NO_QUERY},
+	{"list", "List available commands", {NULL}, NULL, do_list, false, CMD_NO_QUERY},
 	{"removePeer", "Remove a peer from the peer list", {"uri", "interface"},
-	 "RemovePeerRequest", do_remove_peer, true},
+	 "admin.RemovePeerRequest", do_remove_peer, true, CMD_NO_QUERY},
 };
 static const size_t n_cmds = sizeof(cmds) / sizeof(cmds[0]);
 
@@ -499,7 +755,7 @@ static bool decode_args(const struct cmd *cmd, json_t *args, struct call *c)
 		return true;
 	if (!json_is_object(args)) {
 		snprintf(c->err, sizeof(c->err),
-			 "json: cannot unmarshal %s into Go value of type admin.%s", kind(args),
+			 "json: cannot unmarshal %s into Go value of type %s", kind(args),
 			 cmd->go_type);
 		return false;
 	}
@@ -513,7 +769,7 @@ static bool decode_args(const struct cmd *cmd, json_t *args, struct call *c)
 				snprintf(c->err, sizeof(c->err),
 					 "json: cannot unmarshal %s into Go struct field %s.%s of "
 					 "type string",
-					 kind(v), cmd->go_type, cmd->fields[i]);
+					 kind(v), strchr(cmd->go_type, '.') + 1, cmd->fields[i]);
 				is_ok = false;
 			}
 		}
@@ -562,44 +818,36 @@ static bool decode_request(json_t *root, struct request *rq)
 }
 
 /*
- * Copies jansson's output s[0..n) to out (room for 6n bytes) with the escapes Go's encoder
- * adds: <, > and & as \u003c, \u003e, \u0026, and U+2028/U+2029. Those bytes occur only inside
- * strings in serialised JSON, so no parsing is needed. Returns the length written.
+ * Serialises env (consumed) into out with Go's escapes and the trailing newline of its
+ * json.Encoder. raw, when not NULL, is a remote's JSON already indented (admin_json_indent) that
+ * replaces the last raw_mark string in the text.
  */
-static size_t go_escape(const char *s, size_t n, char *out)
+static void emit(json_t *env, bool is_keepalive, const struct admin_json_buf *raw,
+		 struct admin_reply *out)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '<' || ch == '>' || ch == '&') {
-			o += (size_t)sprintf(out + o, "\\u%04x", ch);
-		} else if (ch == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-			   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			o += (size_t)sprintf(out + o, "\\u20%02x", (unsigned char)s[i + 2] - 0x80);
-			i += 2;
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	return o;
-}
-
-/* Serialises env (consumed) into out with the trailing newline of Go's json.Encoder. */
-static void emit(json_t *env, bool is_keepalive, struct admin_reply *out)
-{
+	struct admin_json_buf b = {0};
 	char *s = json_dumps(env, CMD_DUMP_FLAGS);
+	const char *mark = NULL;
 	size_t n;
 
 	json_decref(env);
 	if (!s)
 		fatalx("admin: out of memory serialising a reply");
 	n = strlen(s);
-	out->text = xmalloc(6 * n + 2);
-	out->len = go_escape(s, n, out->text);
-	out->text[out->len++] = '\n';
-	out->text[out->len] = '\0';
+	for (const char *p = s; raw && (p = strstr(p, raw_mark_json)); p++)
+		mark = p;
+	if (mark) {
+		size_t after = (size_t)(mark - s) + strlen(raw_mark_json);
+
+		admin_json_escape(&b, s, (size_t)(mark - s));
+		admin_json_put(&b, raw->s, raw->len);
+		admin_json_escape(&b, s + after, n - after);
+	} else {
+		admin_json_escape(&b, s, n);
+	}
+	admin_json_put(&b, "\n", 1);
+	out->text = b.s;
+	out->len = b.len;
 	out->is_keepalive = is_keepalive;
 	free(s);
 }
@@ -621,7 +869,7 @@ static void fail(const char *err, bool is_keepalive, struct admin_reply *out)
 	json_t *echo = json_object();
 
 	set(echo, "request", jstr(""));
-	emit(envelope(err, echo, NULL), is_keepalive, out);
+	emit(envelope(err, echo, NULL), is_keepalive, NULL, out);
 }
 
 void admin_cmds_fail(const char *error, struct admin_reply *out)
@@ -629,24 +877,81 @@ void admin_cmds_fail(const char *error, struct admin_reply *out)
 	fail(error, false, out);
 }
 
-void admin_cmds_run(struct core *core, const char *buf, size_t len, struct admin_reply *out)
+/* The reply to p's request from the core's answer (or -ETIMEDOUT); p's echo is consumed. */
+static void finish(struct admin_pending *p, int e, const uint8_t *body, size_t len,
+		   struct admin_reply *out)
+{
+	struct admin_json_buf raw = {0};
+	char err[CMD_ERR_MAX];
+	json_t *res = query_response(p, e, body, len, &raw, err, sizeof(err));
+
+	emit(envelope(res ? NULL : err, p->echo, res), p->is_keepalive, res ? &raw : NULL, out);
+	p->echo = NULL;
+	free(raw.s);
+}
+
+static void on_query(void *ctx, int err, const uint8_t *body, size_t len)
+{
+	struct admin_pending *p = ctx;
+	admin_pending_cb *done = p->done;
+	void *done_ctx = p->ctx;
+	struct admin_reply r;
+
+	/*
+	 * The core dropped the query for a newer one to the same node and kind (from another
+	 * client). yggdrasil's handler then waits out its 6 s: so does this request.
+	 */
+	if (err == -ECANCELED)
+		return;
+	if (p->is_starting) {
+		/* Answered inside core_query(): admin_cmds_run replies at once. */
+		p->has_answer = true;
+		p->err = err;
+		p->len = len;
+		if (len) {
+			p->body = xmalloc(len);
+			memcpy(p->body, body, len);
+		}
+		return;
+	}
+	finish(p, err, body, len, &r);
+	pending_free(p);
+	done(done_ctx, &r);
+}
+
+void admin_cmds_expire(struct admin_pending *p, struct admin_reply *out)
+{
+	core_query_cancel(p->core, p->id);
+	finish(p, -ETIMEDOUT, NULL, 0, out);
+	pending_free(p);
+}
+
+void admin_cmds_cancel(struct admin_pending *p)
+{
+	core_query_cancel(p->core, p->id);
+	pending_free(p);
+}
+
+struct admin_pending *admin_cmds_run(struct core *core, const struct tun *tun, const char *buf,
+				     size_t len, struct admin_reply *out, admin_pending_cb *done,
+				     void *ctx)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
 	json_t *echo, *response = NULL;
 	struct request rq;
-	struct call c = {.core = core};
-	const struct cmd *cmd;
+	struct call c = {.core = core, .tun = tun};
+	struct admin_pending *p;
 	char *lower = NULL;
 
 	if (!root) {
 		fail("Failed to find request", false, out);
-		return;
+		return NULL;
 	}
 	if (!decode_request(root, &rq)) {
 		fail("Failed to unmarshal request", rq.is_keepalive, out);
 		json_decref(root);
-		return;
+		return NULL;
 	}
 	echo = json_object();
 	set(echo, "request", jstr(rq.name));
@@ -654,25 +959,38 @@ void admin_cmds_run(struct core *core, const char *buf, size_t len, struct admin
 	if (rq.is_keepalive)
 		set(echo, "keepalive", json_true());
 
-	cmd = cmd_find(rq.name);
+	c.cmd = cmd_find(rq.name);
 	if (!rq.name[0]) {
 		snprintf(c.err, sizeof(c.err), "No request specified");
-	} else if (!cmd) {
+	} else if (!c.cmd) {
 		/* Go's strings.ToLower; names are ASCII, so ASCII folding gives the same text. */
 		lower = xstrdup(rq.name);
-		for (char *p = lower; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-	} else if (decode_args(cmd, rq.args, &c)) {
-		response = cmd->handler(&c);
+		for (char *s = lower; *s; s++)
+			*s = (char)tolower((unsigned char)*s);
+	} else if (decode_args(c.cmd, rq.args, &c)) {
+		response = c.cmd->handler(&c);
 	}
+	json_decref(root);
 	if (lower) {
 		char *err = xasprintf("Unknown action '%s', try 'list' for help", lower);
 
-		emit(envelope(err, echo, NULL), rq.is_keepalive, out);
+		emit(envelope(err, echo, NULL), rq.is_keepalive, NULL, out);
 		free(err);
 		free(lower);
-	} else {
-		emit(envelope(response ? NULL : c.err, echo, response), rq.is_keepalive, out);
+		return NULL;
 	}
-	json_decref(root);
+	if (!c.pending) {
+		emit(envelope(response ? NULL : c.err, echo, response), rq.is_keepalive, NULL, out);
+		return NULL;
+	}
+	p = c.pending;
+	p->echo = echo;
+	p->is_keepalive = rq.is_keepalive;
+	p->done = done;
+	p->ctx = ctx;
+	if (!p->has_answer)
+		return p;
+	finish(p, p->err, p->body, p->len, out);
+	pending_free(p);
+	return NULL;
 }

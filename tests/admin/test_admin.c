@@ -1,7 +1,8 @@
 /*
  * test_admin: the admin socket's transport (src/admin/admin.c) with a fake core
  * (tests/support/fake_core.c): the server runs on a unix or TCP socket and a libuv client in
- * the same loop checks framing, keepalive, garbage, oversize input, output watermarks and the
+ * the same loop checks framing, keepalive, garbage, oversize input, output watermarks, replies
+ * that wait for a remote query (answered late, never, or abandoned by the client) and the
  * start-up rules of AdminListen (stale socket files, mode 0660, disabled, bad addresses). The
  * last test runs the real yggdrasilctl 0.5.12 against the server when it is installed
  * (skipped loudly otherwise).
@@ -39,18 +40,22 @@ struct talk {
 	/* inputs */
 	const char *listen;
 	struct core *core;
+	struct tun *tun;
+	unsigned query_timeout_ms; /* 0: the admin's default */
 	const char *chunk[MAX_CHUNKS];
 	size_t chunk_len[MAX_CHUNKS]; /* 0: strlen */
 	size_t n_chunks;
 	unsigned gap_ms;	/* between chunks, and how long to wait for a close after */
 	unsigned read_delay_ms; /* the client starts reading this late */
 	bool is_half_close;	/* shutdown(SHUT_WR) after the last chunk */
+	bool is_client_close;	/* gap_ms after the last chunk close, then wait gap_ms more */
 	/* outputs */
 	int start;
 	char *rx;
 	size_t rx_len, rx_cap;
 	size_t rx_before[MAX_CHUNKS]; /* bytes received before chunk i went out */
 	bool is_closed_by_server, is_timed_out, is_connected;
+	unsigned n_cancels_at_finish; /* the fake core's cancels before admin_close */
 	/* internals */
 	uv_loop_t loop;
 	struct admin *admin;
@@ -65,7 +70,7 @@ struct talk {
 	uv_write_t wreq[MAX_CHUNKS];
 	uv_timer_t timer, guard;
 	size_t next;
-	bool is_reading, is_finished, is_admin_closed;
+	bool is_reading, is_finished, is_admin_closed, is_client_closed;
 };
 
 static void on_admin_closed(void *arg)
@@ -80,6 +85,8 @@ static void talk_finish(struct talk *t)
 	if (t->is_finished)
 		return;
 	t->is_finished = true;
+	if (t->core)
+		t->n_cancels_at_finish = t->core->n_cancels;
 	if (t->cl.h.loop && !uv_is_closing(&t->cl.h))
 		uv_close(&t->cl.h, NULL);
 	uv_close((uv_handle_t *)&t->timer, NULL);
@@ -160,6 +167,11 @@ static void on_timer(uv_timer_t *tm)
 	if (t->next < t->n_chunks) {
 		send_next(t);
 		uv_timer_start(&t->timer, on_timer, t->gap_ms, 0);
+	} else if (t->is_client_close && !t->is_client_closed) {
+		/* The client goes away; the server gets gap_ms to notice. */
+		t->is_client_closed = true;
+		uv_close(&t->cl.h, NULL);
+		uv_timer_start(&t->timer, on_timer, t->gap_ms, 0);
 	} else {
 		talk_finish(t); /* the server kept the connection open */
 	}
@@ -194,8 +206,12 @@ static void talk(struct talk *t)
 	if (!t->gap_ms)
 		t->gap_ms = 150;
 	cr_assert_eq(uv_loop_init(&t->loop), 0);
-	t->admin = admin_new(&t->loop, &cfg, t->core);
+	t->admin = admin_new(&t->loop, &cfg, t->core, t->tun);
 	cr_assert_not_null(t->admin);
+	if (t->core)
+		t->core->loop = &t->loop;
+	if (t->query_timeout_ms)
+		admin_set_query_timeout(t->admin, t->query_timeout_ms);
 	t->start = admin_start(t->admin);
 	uv_timer_init(&t->loop, &t->timer);
 	uv_timer_init(&t->loop, &t->guard);
@@ -247,12 +263,20 @@ static void rm_sock(void)
 
 TestSuite(admin, .init = mk_sock, .fini = rm_sock);
 
+/*
+ * Occurrences of needle in s. Not a strstr loop: ASan's strstr measures the whole haystack on
+ * every call, which makes counting thousands of replies in megabytes quadratic.
+ */
 static size_t count(const char *s, const char *needle)
 {
-	size_t n = 0;
+	size_t n = 0, k = strlen(needle);
 
-	for (const char *p = s ? s : ""; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
+	for (const char *p = s ? s : ""; *p; p++) {
+		if (*p == *needle && !strncmp(p, needle, k)) {
+			n++;
+			p += k - 1;
+		}
+	}
 	return n;
 }
 
@@ -449,7 +473,8 @@ Test(admin, oversize_input_is_refused)
 	static const char head[] = "{\"request\":\"getSelf\",\"arguments\":{\"x\":\"";
 	size_t n = (1 << 20) + 200000;
 	char *big = malloc(n);
-	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1, .gap_ms = 1000};
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .gap_ms = 1000};
 
 	memset(big, 'a', n);
 	memcpy(big, head, sizeof(head) - 1);
@@ -467,13 +492,13 @@ Test(admin, oversize_input_is_refused)
 
 Test(admin, slow_reader_gets_every_reply)
 {
-	/* 3000 pipelined requests (~3.6 MB of replies): the server pauses past its high mark. */
+	/* 3000 pipelined requests (~6 MB of replies): the server pauses past its high mark. */
 	static const char one[] = "{\"request\":\"list\",\"keepalive\":true}";
 	static const char last[] = "{\"request\":\"getSelf\"}";
 	size_t n = 3000, len = n * (sizeof(one) - 1) + sizeof(last);
 	char *all = malloc(len), *p = all;
-	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1, .read_delay_ms = 300,
-			 .gap_ms = 5000};
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .read_delay_ms = 300, .gap_ms = 5000};
 
 	for (size_t i = 0; i < n; i++, p += sizeof(one) - 1)
 		memcpy(p, one, sizeof(one) - 1);
@@ -488,6 +513,167 @@ Test(admin, slow_reader_gets_every_reply)
 	free(all);
 	free(t.rx);
 	free(t.core);
+}
+
+/* ---- replies that wait for a remote query ---- */
+
+static void done_flag(void *arg);
+
+#define QUERY_B "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"" FAKE_KEY_B "\"}}"
+#define QUERY_B_KA                                                                                 \
+	"{\"request\":\"getNodeInfo\",\"keepalive\":true,\"arguments\":{\"key\":\"" FAKE_KEY_B    \
+	"\"}}"
+
+Test(admin, query_reply_arrives_when_the_core_answers)
+{
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .gap_ms = 1000, .chunk = {QUERY_B}};
+	char *want = cap_load("ctl-A-getNodeInfo-B.json");
+	json_t *g, *w = json_loads(want, 0, NULL);
+
+	t.core->answer_delay_ms = 300;
+	fake_core_set_answer(t.core, CORE_QUERY_NODEINFO,
+			     "{\"location\":\"netns\",\"name\":\"node-B\"}", 0);
+	talk(&t);
+	cr_expect_eq(t.core->n_answered, 1);
+	cr_expect(t.is_closed_by_server, "closed after the late reply");
+	g = json_loads(t.rx ? t.rx : "", 0, NULL);
+	cr_assert_not_null(g, "one JSON reply: %s", t.rx);
+	cap_same_json(json_object_get(g, "response"), w, "getNodeInfo", 0);
+	cr_expect_eq(t.n_cancels_at_finish, 0);
+	json_decref(g);
+	json_decref(w);
+	free(want);
+	free(t.rx);
+	free(t.core);
+}
+
+Test(admin, query_times_out_with_yggdrasil_texts)
+{
+#define TREE_C "{\"request\":\"debug_remoteGetTree\",\"arguments\":{\"key\":\"" FAKE_KEY_C "\"}}"
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .gap_ms = 1000, .query_timeout_ms = 200, .chunk = {QUERY_B_KA TREE_C}};
+
+	talk(&t); /* the core never answers */
+	cr_expect_eq(count(t.rx, "\"error\": \"Timed out waiting for response\""), 1, "%s", t.rx);
+	cr_expect_eq(count(t.rx, "\"error\": \"timeout\""), 1, "%s", t.rx);
+	cr_expect_lt(strstr(t.rx ? t.rx : "", "Timed out"), strstr(t.rx ? t.rx : "", "\"timeout\""),
+		     "in request order");
+	cr_expect_eq(t.core->n_queries, 2);
+	cr_expect_eq(t.n_cancels_at_finish, 2, "an expired query is cancelled in the core");
+	cr_expect(t.is_closed_by_server);
+	free(t.rx);
+	free(t.core);
+}
+
+/* Keepalive requests behind a pending one wait, and are answered in order after it. */
+Test(admin, keepalive_pipeline_waits_for_the_async_reply)
+{
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .gap_ms = 1000,
+			 .chunk = {"{\"request\":\"getSelf\",\"keepalive\":true}" QUERY_B_KA
+				   "{\"request\":\"getPeers\"}"}};
+	const char *self, *info, *peers;
+
+	t.core->answer_delay_ms = 300;
+	fake_core_set_answer(t.core, CORE_QUERY_NODEINFO, "{\"name\":\"node-B\"}", 0);
+	talk(&t);
+	self = strstr(t.rx ? t.rx : "", "\"build_name\"");
+	info = strstr(t.rx ? t.rx : "", "\"name\": \"node-B\"");
+	peers = strstr(t.rx ? t.rx : "", "\"peers\": [");
+	cr_assert(self && info && peers, "%s", t.rx);
+	cr_expect(self < info && info < peers, "replies in request order");
+	cr_expect_eq(t.core->queries[0].n_calls_at_answer, 2,
+		     "getPeers did not run while the query was pending");
+	cr_expect_eq(t.core->n_calls, 3);
+	cr_expect(t.is_closed_by_server);
+	free(t.rx);
+	free(t.core);
+}
+
+Test(admin, client_hanging_up_cancels_its_query)
+{
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .gap_ms = 200, .is_client_close = true, .chunk = {QUERY_B_KA}};
+
+	talk(&t); /* the core never answers; the 6 s timeout is far away */
+	cr_expect_eq(t.core->n_queries, 1);
+	cr_expect_eq(t.n_cancels_at_finish, 1, "cancelled when the client left, not at shutdown");
+	cr_expect_eq(t.rx_len, 0);
+	free(t.rx);
+	free(t.core);
+}
+
+/* A client that only shut its sending half still gets the answer (yggdrasil writes it too). */
+Test(admin, half_closed_client_still_gets_the_reply)
+{
+	struct talk t = {.listen = sock_uri, .core = fake_core_node_a(), .n_chunks = 1,
+			 .gap_ms = 1000, .is_half_close = true, .chunk = {QUERY_B_KA}};
+
+	t.core->answer_delay_ms = 200;
+	fake_core_set_answer(t.core, CORE_QUERY_NODEINFO, "{\"name\":\"node-B\"}", 0);
+	talk(&t);
+	cr_expect_eq(count(t.rx, "\"name\": \"node-B\""), 1, "%s", t.rx);
+	cr_expect_eq(count(t.rx, "\"Failed to find request\""), 1,
+		     "then the EOF is answered as after any keepalive request");
+	cr_expect_eq(t.n_cancels_at_finish, 0);
+	cr_expect(t.is_closed_by_server);
+	free(t.rx);
+	free(t.core);
+}
+
+/* Reads what fd has without blocking (appending to buf); true once it holds a whole reply. */
+static bool read_reply(int fd, char *buf, size_t cap, size_t *len)
+{
+	ssize_t n = recv(fd, buf + *len, cap - 1 - *len, MSG_DONTWAIT);
+
+	if (n > 0)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+	return *len > 2 && !strcmp(buf + *len - 2, "}\n");
+}
+
+Test(admin, other_clients_are_served_while_one_waits)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct config cfg = {.admin_listen = sock_uri};
+	struct core *c = fake_core_node_a();
+	char b1[4096], b2[4096];
+	size_t n1 = 0, n2 = 0;
+	int fd1, fd2, done = 0;
+	uv_loop_t loop;
+	struct admin *a;
+
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	a = admin_new(&loop, &cfg, c, NULL);
+	admin_set_query_timeout(a, 300);
+	cr_assert_eq(admin_start(a), 0);
+	cr_assert_lt(strlen(sock_uri + 7), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, sock_uri + 7, strlen(sock_uri + 7) + 1);
+	fd1 = socket(AF_UNIX, SOCK_STREAM, 0);
+	fd2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(connect(fd1, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(connect(fd2, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(send(fd1, QUERY_B, strlen(QUERY_B), 0), (ssize_t)strlen(QUERY_B));
+	for (int i = 0; i < 50 && !c->n_queries; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(c->n_queries, 1, "the first client's query is pending");
+	cr_assert_eq(send(fd2, "{\"request\":\"getSelf\"}", 21, 0), 21);
+	for (int i = 0; i < 200 && !read_reply(fd2, b2, sizeof(b2), &n2); i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	cr_expect(strstr(b2, "\"build_name\": \"ygg64\""), "second client served: %s", b2);
+	cr_expect_not(read_reply(fd1, b1, sizeof(b1), &n1), "first still waiting: %s", b1);
+	for (int i = 0; i < 200 && !read_reply(fd1, b1, sizeof(b1), &n1); i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	cr_expect(strstr(b1, "\"Timed out waiting for response\""), "%s", b1);
+	close(fd1);
+	close(fd2);
+	admin_close(a, done_flag, &done);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_expect_eq(done, 1);
+	admin_free(a);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	free(c);
 }
 
 static int free_tcp_port(void)
@@ -541,7 +727,7 @@ static int start_once(const char *listen)
 	int r, done = 0;
 
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	a = admin_new(&loop, &cfg, NULL);
+	a = admin_new(&loop, &cfg, NULL, NULL);
 	cr_assert_not_null(a, "%s", listen);
 	r = admin_start(a);
 	admin_close(a, done_flag, &done);
@@ -560,9 +746,9 @@ Test(admin, disabled_and_bad_listen)
 	cr_expect_eq(start_once("none"), 0);
 	cr_expect_eq(start_once(""), 0);
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	cr_expect_null(admin_new(&loop, &cfg, NULL), "unknown scheme");
+	cr_expect_null(admin_new(&loop, &cfg, NULL, NULL), "unknown scheme");
 	cfg.admin_listen = "unix://";
-	cr_expect_null(admin_new(&loop, &cfg, NULL), "empty path");
+	cr_expect_null(admin_new(&loop, &cfg, NULL, NULL), "empty path");
 	cr_assert_eq(uv_loop_close(&loop), 0);
 }
 
@@ -588,7 +774,7 @@ Test(admin, stale_socket_is_replaced_live_one_is_not)
 		int done = 0;
 
 		cr_assert_eq(uv_loop_init(&loop), 0);
-		a = admin_new(&loop, &cfg, NULL);
+		a = admin_new(&loop, &cfg, NULL, NULL);
 		cr_expect_eq(admin_start(a), 0);
 		cr_assert_eq(stat(path, &st), 0);
 		cr_expect(S_ISSOCK(st.st_mode));
@@ -633,7 +819,7 @@ Test(admin, abstract_socket)
 	snprintf(uri, sizeof(uri), "unix://@ygg64-test-%d", (int)getpid());
 	n = strlen(uri + 8);
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	a = admin_new(&loop, &cfg, NULL);
+	a = admin_new(&loop, &cfg, NULL, NULL);
 	cr_assert_eq(admin_start(a), 0);
 	memcpy(sun.sun_path + 1, uri + 8, n);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -708,8 +894,12 @@ static void ctl_exit(uv_process_t *p, int64_t status, int sig)
 	ctl_maybe_end(x);
 }
 
-/* Runs `yggdrasilctl -endpoint=<sock_uri> args...` against a server on core; NULL: skipped. */
-static char *yggdrasilctl(struct core *core, const char *const *args, int64_t *status)
+/*
+ * Runs `yggdrasilctl -endpoint=<sock_uri> args...` against a server on core and tun (the fake
+ * core answers remote queries after 50 ms); NULL: skipped.
+ */
+static char *yggdrasilctl(struct core *core, struct tun *tun, const char *const *args,
+			  int64_t *status)
 {
 	const char *bin = getenv("YGGDRASILCTL") ? getenv("YGGDRASILCTL") : YGGDRASILCTL;
 	struct config cfg = {.admin_listen = sock_uri};
@@ -732,8 +922,10 @@ static char *yggdrasilctl(struct core *core, const char *const *args, int64_t *s
 		argv[n++] = (char *)*args;
 	argv[n] = NULL;
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	x->admin = admin_new(&loop, &cfg, core);
+	x->admin = admin_new(&loop, &cfg, core, tun);
 	cr_assert_eq(admin_start(x->admin), 0);
+	core->loop = &loop;
+	core->answer_delay_ms = 50;
 	uv_pipe_init(&loop, &x->out, 0);
 	x->out.data = x->proc.data = x;
 	io[0].flags = UV_IGNORE;
@@ -758,21 +950,29 @@ static char *yggdrasilctl(struct core *core, const char *const *args, int64_t *s
 	return out;
 }
 
-/* yggdrasilctl -json prints the reply's "response" re-indented: it must equal ours. */
-static void ctl_json_matches(struct core *core, const char *cmd)
+/*
+ * yggdrasilctl -json prints the reply's "response" re-indented: it must equal ours. arg is NULL
+ * or one "key=value" argument (sent as a JSON string, as yggdrasilctl does).
+ */
+static void ctl_json_matches(struct core *core, struct tun *tun, const char *cmd, const char *arg)
 {
-	char req[64], *mine, *theirs;
+	char req[256], *mine, *theirs;
 	int64_t status;
 	json_t *m, *t;
 
-	theirs = yggdrasilctl(core, (const char *const[]){"-json", cmd, NULL}, &status);
+	theirs = yggdrasilctl(core, tun, (const char *const[]){"-json", cmd, arg, NULL}, &status);
 	if (!theirs) {
 		cr_log_warn("SKIPPED: %s not found (set YGGDRASILCTL)", YGGDRASILCTL);
 		cr_skip_test("yggdrasilctl 0.5.12 is not installed");
 	}
 	cr_expect_eq(status, 0, "yggdrasilctl %s: %s", cmd, theirs);
-	snprintf(req, sizeof(req), "{\"request\":\"%s\"}", cmd);
-	mine = cap_run(core, req, NULL);
+	if (arg)
+		snprintf(req, sizeof(req), "{\"request\":\"%s\",\"arguments\":{\"%.*s\":\"%s\"}}",
+			 cmd, (int)(strchr(arg, '=') - arg), arg, strchr(arg, '=') + 1);
+	else
+		snprintf(req, sizeof(req), "{\"request\":\"%s\"}", cmd);
+	core->answer_delay_ms = FAKE_NEVER; /* cap_run answers at once */
+	mine = cap_run_on(core, tun, req, NULL);
 	m = json_loads(mine, 0, NULL);
 	t = json_loads(theirs, 0, NULL);
 	cr_assert_not_null(t, "yggdrasilctl printed JSON: %s", theirs);
@@ -792,38 +992,78 @@ Test(admin, real_yggdrasilctl)
 	fake_core_peer(c, "tcp://127.0.0.1:1", NULL)->has_error = true;
 	snprintf(c->peers[1].last_error, sizeof(c->peers[1].last_error), "connection refused");
 	c->peers[1].last_error_age_ms = 1500;
-	ctl_json_matches(c, "getSelf");
-	ctl_json_matches(c, "list");
-	ctl_json_matches(c, "getPeers");
-	ctl_json_matches(c, "getTree");
-	ctl_json_matches(c, "getPaths");
+	struct tun tun = {.info = {.name = "ygtunA", .mtu = 65535}};
+	uint8_t keys[64];
+
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO, "{\"location\":\"netns\",\"name\":\"node-B\"}",
+			     0);
+	fake_core_set_answer(c, CORE_QUERY_SELF,
+			     "{\"key\":\"" FAKE_KEY_C "\",\"routing_entries\":\"2\"}", 0);
+	fake_core_key(FAKE_KEY_A, keys);
+	fake_core_key(FAKE_KEY_C, keys + 32);
+	fake_core_set_answer(c, CORE_QUERY_PEERS, keys, 64);
+	ctl_json_matches(c, NULL, "getSelf", NULL);
+	ctl_json_matches(c, NULL, "list", NULL);
+	ctl_json_matches(c, NULL, "getPeers", NULL);
+	ctl_json_matches(c, NULL, "getTree", NULL);
+	ctl_json_matches(c, NULL, "getPaths", NULL);
+	ctl_json_matches(c, NULL, "getSessions", NULL);
+	ctl_json_matches(c, &tun, "getTun", NULL);
+	ctl_json_matches(c, NULL, "getTun", NULL);
+	ctl_json_matches(c, NULL, "getNodeInfo", "key=" FAKE_KEY_B);
+	ctl_json_matches(c, NULL, "debug_remoteGetSelf", "key=" FAKE_KEY_C);
+	ctl_json_matches(c, NULL, "debug_remoteGetPeers", "key=" FAKE_KEY_B);
 
 	/* Table output parses our replies with 0.5.12's own structs. */
-	out = yggdrasilctl(c, (const char *const[]){"getPeers", NULL}, &status);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"getPeers", NULL}, &status);
 	cr_assert_not_null(out);
 	cr_expect_eq(status, 0);
 	cr_expect(strstr(out, "tcp://10.99.0.2:12346") && strstr(out, "0.60ms") &&
 			  strstr(out, "2s ago: connection refused"),
 		  "%s", out);
 	free(out);
-	out = yggdrasilctl(c, (const char *const[]){"getSelf", NULL}, &status);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"getSelf", NULL}, &status);
 	cr_expect(strstr(out, "ygg64") && strstr(out, "200:2ac8:d97f:92a8:de5a:1c50:50ff:fa0") &&
 			  strstr(out, "300:2ac8:d97f:92a8::/64"),
 		  "%s", out);
 	free(out);
-	out = yggdrasilctl(c, (const char *const[]){"addPeer", "uri=tcp://[::1]:9", NULL}, &status);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"addPeer", "uri=tcp://[::1]:9", NULL},
+			   &status);
 	cr_expect_eq(status, 0, "%s", out);
 	cr_expect_eq(c->n_uris, 1);
 	free(out);
-	out = yggdrasilctl(c, (const char *const[]){"addPeer", "uri=tcp://[::1]:9", NULL}, &status);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"addPeer", "uri=tcp://[::1]:9", NULL},
+			   &status);
 	cr_expect_eq(status, 1);
 	cr_expect_str_eq(out, "Admin socket returned an error: peer is already configured\n");
 	free(out);
-	out = yggdrasilctl(c, (const char *const[]){"nosuch", NULL}, &status);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"nosuch", NULL}, &status);
 	cr_expect_str_eq(out,
 			 "Admin socket returned an error: Unknown action 'nosuch', try 'list' for "
 			 "help\n");
 	free(out);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"getSessions", NULL}, &status);
+	cr_expect_eq(status, 0);
+	cr_expect(strstr(out, FAKE_KEY_B "\t201:705:f5a1:eff9:3bd0:4dea:1f2f:fe45 \t4s") &&
+			  strstr(out, "\t0.9KB\t3.3KB\t") && strstr(out, FAKE_KEY_C),
+		  "%s", out);
+	free(out);
+	out = yggdrasilctl(c, &tun, (const char *const[]){"getTun", NULL}, &status);
+	cr_expect(strstr(out, "TUN enabled:   \ttrue") && strstr(out, "name:\tygtunA") &&
+			  strstr(out, "MTU: \t65535"),
+		  "%s", out);
+	free(out);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"getNodeInfo", "key=" FAKE_KEY_B, NULL},
+			   &status);
+	cr_expect_eq(status, 0);
+	cr_expect(strstr(out, "\"name\": \"node-B\""), "%s", out);
+	free(out);
+	out = yggdrasilctl(c, NULL, (const char *const[]){"getNodeInfo", "key=zz", NULL}, &status);
+	cr_expect_eq(status, 1);
+	cr_expect_str_eq(out, "Admin socket returned an error: Failed to decode public key: "
+			      "encoding/hex: invalid byte: U+007A 'z'\n");
+	free(out);
+	cr_expect_eq(c->n_cancels, 0, "every query was answered");
 	free(c);
 }
 

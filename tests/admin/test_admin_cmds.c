@@ -2,11 +2,13 @@
  * test_admin_cmds: the request layer of the admin socket (src/admin/admin_cmds.c) against a
  * fake core: every reply is compared, byte for byte where our clock allows and otherwise
  * field by field in order, with what yggdrasil 0.5.12 printed (tests/data/admin/, copied from
- * spec vectors-core/netns-out), plus Go's request-decoding rules checked against the real
- * daemon by hand. No sockets, no loop.
+ * spec vectors-core/netns-out, and admin-raw-queries.txt from a lone 0.5.12), plus Go's
+ * request-decoding rules checked against the real daemon by hand. Remote queries are answered
+ * by the fake core on demand (fake_core_answer) or from inside core_query. No sockets, no loop.
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "admin/admin_cmds.h"
 #include "support/capture.h"
 #include "support/fake_core.h"
+#include "support/hex.h"
 
 static void expect_text(struct core *c, const char *req, const char *want)
 {
@@ -268,7 +271,8 @@ Test(admin_cmds, list_matches_capture)
 	json_t *e;
 
 	cr_assert(json_is_array(gl));
-	cr_expect_eq(json_array_size(gl), 7);
+	cr_expect_eq(json_array_size(gl), json_array_size(wl) - 1,
+		     "all but getmulticastinterfaces");
 	json_array_foreach (gl, i, e) {
 		const char *name = json_string_value(json_object_get(e, "command"));
 		size_t j;
@@ -362,3 +366,410 @@ Test(admin_cmds, go_unmarshal_semantics)
 	free(c);
 }
 
+
+/* ---- getSessions, getTun ---- */
+
+Test(admin_cmds, getsessions_like_capture)
+{
+	struct core *a = fake_core_node_a(), *lone = fake_core_new();
+	char *raw = cap_load("admin-raw-queries.txt");
+	char *want = cap_section(raw, "getSessions, no sessions");
+	char *self = cap_section(raw, "getSessions, a session with itself");
+	char *got;
+	json_t *g, *w;
+
+	expect_like_capture(a, "{\"request\":\"getSessions\"}", "ctl-A-getSessions.json");
+	expect_text(lone, "{\"request\":\"getSessions\"}", want);
+	/* The lone node's session with itself: every field, in order. */
+	fake_core_key("524263420dc7e3a839bf3931ff024a812d8416d0ad7c329f0e28a5e860b73a17",
+		      lone->sessions[0].key);
+	lone->sessions[0].bytes_recvd = 248;
+	lone->sessions[0].bytes_sent = 251;
+	lone->sessions[0].uptime_ms = 23016;
+	lone->n_sessions = 1;
+	got = cap_run(lone, "{\"request\":\"getSessions\"}", NULL);
+	g = json_loads(got, 0, NULL);
+	w = json_loads(self, 0, NULL);
+	cr_assert_not_null(w);
+	cap_same_json(g, w, "getSessions", 0); /* uptime within 1 ms */
+	json_decref(g);
+	json_decref(w);
+	free(got);
+	free(self);
+	/* Whole seconds print as Go prints 5.0; bytes are plain integers. */
+	a->sessions[0].uptime_ms = 5000;
+	a->sessions[0].bytes_sent = 0;
+	got = cap_run(a, "{\"request\":\"getsessions\"}", NULL);
+	cr_expect(strstr(got, "\"bytes_sent\": 0,\n") && strstr(got, "\"uptime\": 5\n"), "%s", got);
+	free(got);
+	got = cap_run(NULL, "{\"request\":\"getSessions\"}", NULL);
+	cr_expect(strstr(got, "\"error\": \"the node is not running\""), "%s", got);
+	free(got);
+	free(want);
+	free(raw);
+	free(a);
+	free(lone);
+}
+
+Test(admin_cmds, gettun_like_captures)
+{
+	struct core *a = fake_core_node_a();
+	struct tun ta = {.info = {.name = "ygtunA", .mtu = 65535}};
+	struct tun tb = {.info = {.name = "ygtunB", .mtu = 1280}};
+	char *raw = cap_load("admin-raw-queries.txt"), *want = cap_section(raw, "getTun disabled");
+	const char *const files[] = {"ctl-A-getTun.json", "ctl-B-getTun.json"};
+	const struct tun *tuns[] = {&ta, &tb};
+	unsigned calls = a->n_calls;
+	char *got;
+
+	for (size_t i = 0; i < 2; i++) {
+		char *mine = cap_run_on(a, tuns[i], "{\"request\":\"getTun\"}", NULL);
+		char *theirs = cap_load(files[i]);
+		json_t *m = json_loads(mine, 0, NULL), *t = json_loads(theirs, 0, NULL);
+
+		cap_same_json(json_object_get(m, "response"), t, files[i], 0);
+		json_decref(m);
+		json_decref(t);
+		free(mine);
+		free(theirs);
+	}
+	expect_text(a, "{\"request\":\"getTun\"}", want);
+	cr_expect_eq(a->n_calls, calls, "getTun does not ask the core");
+	/* name and mtu are omitempty in 0.5.12's GetTUNResponse. */
+	ta.info.name[0] = '\0';
+	ta.info.mtu = 0;
+	got = cap_run_on(NULL, &ta, "{\"request\":\"getTun\"}", NULL);
+	cr_expect(strstr(got, "\"response\": {\n    \"enabled\": true\n  }\n"), "%s", got);
+	free(got);
+	free(want);
+	free(raw);
+	free(a);
+}
+
+/* ---- remote queries: argument errors (checked against a lone 0.5.12) ---- */
+
+Test(admin_cmds, query_argument_errors_are_byte_exact)
+{
+	static const struct {
+		const char *title, *req;
+	} v[] = {
+		{"getNodeInfo without key", "{\"request\":\"getNodeInfo\"}"},
+		{"getNodeInfo odd length",
+		 "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"abc\"}}"},
+		{"getNodeInfo invalid odd byte",
+		 "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"abz\"}}"},
+		{"getNodeInfo non-ASCII byte",
+		 "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"\\u00e9\"}}"},
+		{"getNodeInfo control byte",
+		 "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"a\\u0001\"}}"},
+		{"getNodeInfo array arguments", "{\"request\":\"getNodeInfo\",\"arguments\":[1]}"},
+		{"getTun array arguments", "{\"request\":\"getTun\",\"arguments\":[1]}"},
+		{"getSessions array arguments", "{\"request\":\"getSessions\",\"arguments\":[1]}"},
+		{"debug_remoteGetSelf without key", "{\"request\":\"debug_remoteGetSelf\"}"},
+		{"debug_remoteGetSelf bad hex",
+		 "{\"request\":\"debug_remoteGetSelf\",\"arguments\":{\"key\":\"zz\"}}"},
+		{"debug_remoteGetSelf odd length",
+		 "{\"request\":\"debug_remoteGetSelf\",\"arguments\":{\"key\":\"abc\"}}"},
+		{"debug_remoteGetSelf numeric key",
+		 "{\"request\":\"debug_remoteGetSelf\",\"arguments\":{\"key\":5}}"},
+		{"debug_remoteGetPeers short key",
+		 "{\"request\":\"debug_remoteGetPeers\",\"arguments\":{\"key\":\"ab\"}}"},
+		{"debug_remoteGetTree array arguments",
+		 "{\"request\":\"debug_remoteGetTree\",\"arguments\":[1]}"},
+	};
+	struct core *c = fake_core_node_a();
+	char *raw = cap_load("admin-raw-queries.txt"), *raw1 = cap_load("admin-raw.txt");
+	char *want;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		want = cap_section(raw, v[i].title);
+		/* Go echoes the argument's escape as sent; jansson writes the character. */
+		want = cap_subst(want, "\"\\u00e9\"", "\"\xc3\xa9\"");
+		expect_text(c, v[i].req, want);
+		free(want);
+	}
+	want = cap_section(raw1, "getNodeInfo bad key");
+	expect_text(c, "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"zz\"}}", want);
+	free(want);
+	want = cap_section(raw1, "numeric arg where string expected");
+	expect_text(c, "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":5}}", want);
+	free(want);
+	cr_expect_eq(c->n_queries, 0, "no query was sent");
+	free(raw);
+	free(raw1);
+	free(c);
+}
+
+/* ---- remote queries: answers ---- */
+
+/*
+ * The text after "response": in a reply, and a capture printed by yggdrasilctl -json indented
+ * one level deeper, as it sits in the envelope.
+ */
+static void expect_response_text(const char *reply, const char *file)
+{
+	const char *at = strstr(reply, "\n  \"response\": ");
+	char *cap = cap_load(file), *want;
+	size_t n = strlen(cap);
+
+	cr_assert_not_null(at, "%s", reply);
+	while (n && cap[n - 1] == '\n')
+		cap[--n] = '\0';
+	want = cap_subst(cap, "\n", "\n  ");
+	cr_expect_eq(strncmp(at + strlen("\n  \"response\": "), want, strlen(want)), 0,
+		     "%s:\n%s\nvs\n%s", file, at, want);
+	cr_expect_str_eq(at + strlen("\n  \"response\": ") + strlen(want), "\n}\n");
+	free(want);
+}
+
+/* Runs req against c (whose answer to q was set) and checks the query and the reply. */
+static void expect_query(struct core *c, const char *req, enum core_query q, const char *key,
+			 const char *file)
+{
+	unsigned n = c->n_queries;
+	uint8_t want_key[32];
+	char *got = cap_run(c, req, NULL);
+	json_t *g = json_loads(got, 0, NULL), *w;
+	char *cap = cap_load(file);
+
+	cr_expect_eq(c->n_queries, n + 1);
+	fake_core_key(key, want_key);
+	cr_expect_eq(c->queries[0].q, q, "each query ended, so slot 0 is reused");
+	cr_expect_eq(memcmp(c->queries[0].key, want_key, 32), 0, "queried %s", key);
+	w = json_loads(cap, 0, NULL);
+	cr_assert_not_null(g, "%s", got);
+	cr_expect_str_eq(json_string_value(json_object_get(g, "status")), "success", "%s", got);
+	cap_same_json(json_object_get(g, "response"), w, file, 0);
+	expect_response_text(got, file);
+	json_decref(g);
+	json_decref(w);
+	free(cap);
+	free(got);
+}
+
+Test(admin_cmds, remote_answers_like_captures)
+{
+	struct core *c = fake_core_node_a();
+	uint8_t keys[64];
+	char req[256];
+
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO, "{\"location\":\"netns\",\"name\":\"node-B\"}",
+			     0);
+	snprintf(req, sizeof(req), "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"%s\"}}",
+		 FAKE_KEY_B);
+	expect_query(c, req, CORE_QUERY_NODEINFO, FAKE_KEY_B, "ctl-A-getNodeInfo-B.json");
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO,
+			     "{\"buildarch\":\"amd64\",\"buildname\":\"yggdrasil\","
+			     "\"buildplatform\":\"linux\",\"buildversion\":\"0.5.12\"}",
+			     0);
+	snprintf(req, sizeof(req), "{\"request\":\"getnodeinfo\",\"arguments\":{\"key\":\"%s\"}}",
+		 FAKE_KEY_C);
+	expect_query(c, req, CORE_QUERY_NODEINFO, FAKE_KEY_C, "ctl-A-getNodeInfo-C.json");
+
+	fake_core_set_answer(c, CORE_QUERY_SELF,
+			     "{\"key\":\"" FAKE_KEY_C "\",\"routing_entries\":\"2\"}", 0);
+	snprintf(req, sizeof(req), "{\"request\":\"debug_remoteGetSelf\",\"arguments\":"
+		 "{\"key\":\"%s\"}}", FAKE_KEY_C);
+	expect_query(c, req, CORE_QUERY_SELF, FAKE_KEY_C, "ctl-A-debug_remoteGetSelf-C.json");
+
+	fake_core_key(FAKE_KEY_A, keys);
+	fake_core_key(FAKE_KEY_C, keys + 32);
+	fake_core_set_answer(c, CORE_QUERY_PEERS, keys, 64);
+	snprintf(req, sizeof(req), "{\"request\":\"debug_remoteGetPeers\",\"arguments\":"
+		 "{\"key\":\"%s\"}}", FAKE_KEY_B);
+	expect_query(c, req, CORE_QUERY_PEERS, FAKE_KEY_B, "ctl-A-debug_remoteGetPeers-B.json");
+
+	fake_core_key(FAKE_KEY_C, keys);
+	fake_core_key(FAKE_KEY_B, keys + 32);
+	fake_core_set_answer(c, CORE_QUERY_TREE, keys, 64);
+	snprintf(req, sizeof(req), "{\"request\":\"debug_remoteGetTree\",\"arguments\":"
+		 "{\"key\":\"%s\"}}", FAKE_KEY_C);
+	expect_query(c, req, CORE_QUERY_TREE, FAKE_KEY_C, "ctl-A-debug_remoteGetTree-C.json");
+	free(c);
+}
+
+/* A lone 0.5.12 asked about itself: whole envelopes, byte for byte. */
+Test(admin_cmds, remote_answers_byte_exact)
+{
+	static const char k[] = "524263420dc7e3a839bf3931ff024a812d8416d0ad7c329f0e28a5e860b73a17";
+	struct core *c = fake_core_new();
+	char *raw = cap_load("admin-raw-queries.txt"), *want, req[256];
+	uint8_t key[32];
+
+	fake_core_key(k, key);
+	fake_core_set_answer(c, CORE_QUERY_PEERS, key, 31); /* less than a key: no "keys" */
+	snprintf(req, sizeof(req),
+		 "{\"request\":\"debug_remoteGetPeers\",\"arguments\":{\"key\":\"%s\"}}", k);
+	want = cap_section(raw, "debug_remoteGetPeers of a node without peers");
+	expect_text(c, req, want);
+	free(want);
+
+	fake_core_set_answer(c, CORE_QUERY_TREE, key, 32);
+	snprintf(req, sizeof(req),
+		 "{\"request\":\"debug_remoteGetTree\",\"arguments\":{\"key\":\"%s\"}}", k);
+	want = cap_section(raw, "debug_remoteGetTree of a lone node");
+	expect_text(c, req, want);
+	free(want);
+
+	fake_core_set_answer(c, CORE_QUERY_SELF,
+			     "{\"key\":\"524263420dc7e3a839bf3931ff024a812d8416d0ad7c329f0e28a5e86"
+			     "0b73a17\",\"routing_entries\":\"1\"}",
+			     0);
+	snprintf(req, sizeof(req),
+		 "{\"request\":\"debug_remoteGetSelf\",\"arguments\":{\"key\":\"%s\"}}",
+		 "524263420DC7E3A839BF3931FF024A812D8416D0AD7C329F0E28A5E860B73A17");
+	want = cap_section(raw, "debug_remoteGetSelf of itself, key in upper case");
+	expect_text(c, req, want);
+	free(want);
+	cr_expect_eq(c->n_queries, 3);
+	free(raw);
+	free(c);
+}
+
+/*
+ * getNodeInfo takes the key as Go's copy() into [32]byte does, and answers with the remote's
+ * raw JSON: its number spellings and escapes stay, nil is null, invalid JSON is an error.
+ */
+Test(admin_cmds, nodeinfo_keys_and_raw_json)
+{
+	struct core *c = fake_core_new();
+	uint8_t zero_pad[32] = {0xab, 0xcd};
+	char req[256], *got, long_key[67];
+
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO, "{ \"n\" : 1.50,\"s\":\"<x>\\u00e9\"}", 0);
+	got = cap_run(c, "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"ABCD\"}}", NULL);
+	cr_expect(strstr(got, "\"response\": {\n    \"abcd\": {\n      \"n\": 1.50,\n      \"s\": "
+			      "\"\\u003cx\\u003e\\u00e9\"\n    }\n  }\n}\n"),
+		  "short keys are zero-padded, the response key is the hex given, lowercase: %s",
+		  got);
+	cr_expect_eq(memcmp(c->queries[0].key, zero_pad, 32), 0);
+	free(got);
+
+	memset(long_key, 'e', 66);
+	long_key[66] = '\0';
+	snprintf(req, sizeof(req), "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"%s\"}}",
+		 long_key);
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO, NULL, 0);
+	got = cap_run(c, req, NULL);
+	cr_expect(strstr(got, "\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+			      "eeee\": null"),
+		  "33 bytes: the first 32 are the key; an empty answer is Go's nil RawMessage: %s",
+		  got);
+	cr_expect_eq(c->queries[0].key[31], 0xee);
+	free(got);
+
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO, "{\"a\":x}", 0);
+	got = cap_run(c, req, NULL);
+	cr_expect(strstr(got, "\"error\": \"Failed to marshal response: json: error calling "
+			      "MarshalJSON for type json.RawMessage: invalid character 'x' looking "
+			      "for beginning of value\""),
+		  "%s", got);
+	cr_expect(strstr(got, "\"response\": null"), "%s", got);
+	free(got);
+	cr_expect_eq(c->n_queries, 3);
+	free(c);
+}
+
+static void on_reply(void *ctx, struct admin_reply *r)
+{
+	*(struct admin_reply *)ctx = *r;
+}
+
+/* 64 hex digits nobody answers (admin-raw*.txt). */
+#define KEY_AB "abababababababababababababababababababababababababababababababab"
+#define KEY_CD "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+
+/* admin_cmds_run that must leave the request pending. */
+static struct admin_pending *run_pending(struct core *c, const char *req, struct admin_reply *r)
+{
+	struct admin_reply direct = {0};
+	struct admin_pending *p = admin_cmds_run(c, NULL, req, strlen(req), &direct, on_reply, r);
+
+	cr_assert_not_null(p, "%s is pending", req);
+	cr_expect_null(direct.text, "no reply while the query is pending");
+	return p;
+}
+
+Test(admin_cmds, pending_ends_in_answer_expiry_or_cancel)
+{
+	static const char info[] = "{\"request\":\"getNodeInfo\",\"arguments\":{\"key\":\"" KEY_AB
+				   "\"}}";
+	static const char info_ka[] = "{\"request\":\"getNodeInfo\",\"keepalive\":true,"
+				      "\"arguments\":{\"key\":\"" KEY_AB "\"}}";
+	static const char tree[] = "{\"request\":\"debug_remoteGetTree\",\"arguments\":"
+				   "{\"key\":\"" KEY_CD "\"}}";
+	struct core *c = fake_core_node_a();
+	struct admin_reply r = {0}, direct = {0};
+	struct admin_pending *p;
+	char *raw = cap_load("admin-raw.txt"), *raw2 = cap_load("admin-raw-queries.txt");
+	char *want = cap_section(raw, "getNodeInfo unknown (unreachable) key -> timeout after 6 s");
+	char *want2 = cap_section(raw2, "debug_remoteGetTree unanswered -> timeout after 6 s");
+	/* The echo's fields come in Go's struct order: request, arguments, keepalive. */
+	char *want_ka = cap_subst(strdup(want), "\n    }\n  },\n  \"response\"",
+				  "\n    },\n    \"keepalive\": true\n  },\n  \"response\"");
+
+	/* Expiry: yggdrasil's timeout texts, byte for byte; the query is cancelled in the core. */
+	admin_cmds_expire(run_pending(c, info, &r), &direct);
+	cr_expect_str_eq(direct.text, want);
+	cr_expect_not(direct.is_keepalive);
+	cr_expect_eq(c->n_cancels, 1);
+	free(direct.text);
+	admin_cmds_expire(run_pending(c, info_ka, &r), &direct);
+	cr_expect_str_eq(direct.text, want_ka);
+	cr_expect(direct.is_keepalive);
+	free(direct.text);
+	admin_cmds_expire(run_pending(c, tree, &r), &direct);
+	cr_expect_str_eq(direct.text, want2);
+	free(direct.text);
+	cr_expect_null(r.text, "the done callback never ran");
+	cr_expect_eq(c->n_cancels, 3);
+
+	/* The core's own timeout (-ETIMEDOUT) says the same. */
+	c->answers[CORE_QUERY_TREE].err = -ETIMEDOUT;
+	run_pending(c, tree, &r);
+	fake_core_answer(c, fake_core_pending(c));
+	cr_expect_str_eq(r.text, want2);
+	free(r.text);
+	r.text = NULL;
+
+	/* Replaced in the core by a newer query to the same node: wait for the timeout, as Go. */
+	c->answers[CORE_QUERY_TREE].err = -ECANCELED;
+	p = run_pending(c, tree, &r);
+	fake_core_answer(c, fake_core_pending(c));
+	cr_expect_null(r.text, "still pending");
+	admin_cmds_expire(p, &direct);
+	cr_expect_str_eq(direct.text, want2);
+	free(direct.text);
+
+	/* Cancel: nothing is written, the core forgets the query. */
+	admin_cmds_cancel(run_pending(c, info_ka, &r));
+	cr_expect_eq(c->n_cancels, 4, "expiring a query the core dropped cancels nothing");
+	cr_expect_null(r.text);
+
+	/* An answer from inside core_query: the reply comes at once, not through the callback. */
+	c->answer_delay_ms = 0;
+	fake_core_set_answer(c, CORE_QUERY_NODEINFO, "{}", 0);
+	cr_expect_null(admin_cmds_run(c, NULL, info, strlen(info), &direct, on_reply, &r));
+	cr_assert_not_null(direct.text);
+	cr_expect(strstr(direct.text, "\"" KEY_AB "\": {}\n") != NULL, "%s", direct.text);
+	cr_expect_null(r.text);
+	free(direct.text);
+
+	/* core_query fails: its errno as the error. */
+	c->query_err = -ENOMEM;
+	cr_expect_null(admin_cmds_run(c, NULL, info, strlen(info), &direct, on_reply, &r));
+	cr_expect(strstr(direct.text, "\"error\": \"Cannot allocate memory\""), "%s", direct.text);
+	free(direct.text);
+
+	/* No core: the node is not running (after the argument checks). */
+	cr_expect_null(admin_cmds_run(NULL, NULL, info, strlen(info), &direct, on_reply, &r));
+	cr_expect(strstr(direct.text, "\"error\": \"the node is not running\""), "%s", direct.text);
+	free(direct.text);
+
+	free(want);
+	free(want_ka);
+	free(want2);
+	free(raw);
+	free(raw2);
+	free(c);
+}

@@ -1,7 +1,8 @@
 /*
- * fake_core: see fake_core.h. Owns nothing beyond the struct the test allocates; the
- * foreach functions hand out pointers into it that are valid only during the callback, as
- * the real core's snapshots are.
+ * fake_core: see fake_core.h. Owns nothing beyond the struct the test allocates (and the
+ * query timers inside it, closed before a query's slot is reused); the foreach functions hand
+ * out pointers into it that are valid only during the callback, as the real core's snapshots
+ * are.
  */
 #include "support/fake_core.h"
 
@@ -11,11 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/list.h"
 #include "support/hex.h"
 
 struct core *fake_core_new(void)
 {
-	return calloc(1, sizeof(struct core));
+	struct core *c = calloc(1, sizeof(struct core));
+
+	assert(c);
+	c->answer_delay_ms = FAKE_NEVER;
+	return c;
 }
 
 void core_get_self(const struct core *c, struct core_self_info *out)
@@ -43,6 +49,135 @@ void core_foreach_path(const struct core *c, core_path_cb *cb, void *ctx)
 	((struct core *)c)->n_calls++;
 	for (size_t i = 0; i < c->n_paths; i++)
 		cb(ctx, &c->paths[i]);
+}
+
+void core_foreach_session(const struct core *c, core_session_cb *cb, void *ctx)
+{
+	((struct core *)c)->n_calls++;
+	for (size_t i = 0; i < c->n_sessions; i++)
+		cb(ctx, &c->sessions[i]);
+}
+
+void tun_get_info(const struct tun *t, struct tun_info *out)
+{
+	*out = t->info;
+}
+
+/* ---- remote queries ---- */
+
+static void on_query_timer_closed(uv_handle_t *h)
+{
+	struct fake_query *f = container_of(h, struct fake_query, timer);
+
+	f->is_used = false;
+}
+
+/* Ends query f: its slot is free once its timer (if any) has closed. */
+static void query_end(struct fake_query *f)
+{
+	f->is_pending = false;
+	if (f->has_timer) {
+		f->has_timer = false;
+		uv_close((uv_handle_t *)&f->timer, on_query_timer_closed);
+	} else {
+		f->is_used = false;
+	}
+}
+
+static void query_fire(struct fake_query *f)
+{
+	struct core *c = f->core;
+	const struct fake_answer *a = &c->answers[f->q];
+
+	assert(f->is_pending);
+	f->n_calls_at_answer = c->n_calls;
+	c->n_answered++;
+	query_end(f);
+	f->cb(f->ctx, a->err, a->body, a->len);
+}
+
+static void on_query_timer(uv_timer_t *t)
+{
+	query_fire((struct fake_query *)t->data);
+}
+
+int64_t core_query(struct core *c, const uint8_t key[32], enum core_query q, core_query_cb *cb,
+		   void *ctx)
+{
+	struct fake_query *f = NULL;
+
+	c->n_calls++;
+	c->n_queries++;
+	if (c->query_err < 0)
+		return c->query_err;
+	for (size_t i = 0; i < FAKE_CORE_MAX && !f; i++)
+		if (!c->queries[i].is_used)
+			f = &c->queries[i];
+	if (!f)
+		return -ENOSPC; /* more than FAKE_CORE_MAX queries at once */
+	memset(f, 0, sizeof(*f));
+	f->is_used = f->is_pending = true;
+	f->id = ++c->next_id;
+	memcpy(f->key, key, 32);
+	f->q = q;
+	f->cb = cb;
+	f->ctx = ctx;
+	f->core = c;
+	if (c->answer_delay_ms == 0) {
+		query_fire(f);
+	} else if (c->answer_delay_ms > 0 && c->loop) {
+		uv_timer_init(c->loop, &f->timer);
+		f->timer.data = f;
+		f->has_timer = true;
+		uv_timer_start(&f->timer, on_query_timer, (uint64_t)c->answer_delay_ms, 0);
+	}
+	return f->id;
+}
+
+void core_query_cancel(struct core *c, int64_t id)
+{
+	for (size_t i = 0; i < FAKE_CORE_MAX; i++) {
+		struct fake_query *f = &c->queries[i];
+
+		if (f->is_used && f->is_pending && f->id == id) {
+			c->n_cancels++;
+			query_end(f);
+		}
+	}
+}
+
+void fake_core_set_answer(struct core *c, enum core_query q, const void *body, size_t n)
+{
+	struct fake_answer *a = &c->answers[q];
+
+	if (!n && body)
+		n = strlen(body);
+	assert(n <= sizeof(a->body));
+	a->err = 0;
+	a->len = n;
+	if (n)
+		memcpy(a->body, body, n);
+}
+
+void fake_core_answer(struct core *c, size_t i)
+{
+	assert(i < FAKE_CORE_MAX && c->queries[i].is_pending);
+	query_fire(&c->queries[i]);
+}
+
+size_t fake_core_pending(const struct core *c)
+{
+	size_t n = 0, at = 0;
+
+	for (size_t i = 0; i < FAKE_CORE_MAX; i++) {
+		if (c->queries[i].is_pending) {
+			n++;
+			at = i;
+		}
+	}
+	assert(n == 1);
+	(void)n;
+	return at;
 }
 
 static long find(const struct core *c, const char *uri, const char *iface)
@@ -164,6 +299,16 @@ struct core *fake_core_node_a(void)
 	p = &c->paths[c->n_paths++];
 	fake_core_key(FAKE_KEY_B, p->key);
 	p->seq = 1795676043;
+	/* Sessions of ctl-A-getSessions.json, C before B (the admin sorts them). */
+	fake_core_key(FAKE_KEY_C, c->sessions[0].key);
+	c->sessions[0].bytes_recvd = 315;
+	c->sessions[0].bytes_sent = 525;
+	c->sessions[0].uptime_ms = 4199;
+	fake_core_key(FAKE_KEY_B, c->sessions[1].key);
+	c->sessions[1].bytes_recvd = 876;
+	c->sessions[1].bytes_sent = 3364;
+	c->sessions[1].uptime_ms = 4807;
+	c->n_sessions = 2;
 	return c;
 }
 

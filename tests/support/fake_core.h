@@ -1,15 +1,50 @@
 /*
  * fake_core: a seam fake of the core facade's admin queries (core/core.h: core_get_self,
- * core_foreach_peer/tree/path, core_add_peer, core_remove_peer) for tests that link the admin
- * socket without y64core. struct core is transparent here: a test fills its arrays, and
- * addPeer/removePeer keep a list of configured URIs with yggdrasil's error texts.
+ * core_foreach_peer/tree/path/session, core_add_peer, core_remove_peer, core_query,
+ * core_query_cancel) and of tun_get_info (tun/tun.h), for tests that link the admin socket
+ * without y64core and y64tun. struct core and struct tun are transparent here: a test fills
+ * their fields, and addPeer/removePeer keep a list of configured URIs with yggdrasil's error
+ * texts.
+ *
+ * Remote queries are recorded in queries[] and answered with answers[kind] (err and body):
+ * at once inside core_query (answer_delay_ms == 0), after answer_delay_ms on loop (> 0; a
+ * timer per query, closed when it fires or the query is cancelled), or only when the test
+ * calls fake_core_answer (FAKE_NEVER, the default; also the case when loop is NULL).
  */
 #ifndef YGG64_TESTS_SUPPORT_FAKE_CORE_H
 #define YGG64_TESTS_SUPPORT_FAKE_CORE_H
 
-#include "core/core.h"
+#include <uv.h>
 
-enum { FAKE_CORE_MAX = 8 };
+#include "core/core.h"
+#include "tun/tun.h"
+
+enum { FAKE_CORE_MAX = 8, FAKE_BODY_MAX = 1024, FAKE_NEVER = -1 };
+
+struct fake_query {
+	bool is_used;	 /* taken until the query ends and its timer has closed */
+	bool is_pending; /* cb not yet called nor cancelled */
+	bool has_timer;
+	int64_t id;
+	uint8_t key[32];
+	enum core_query q;
+	core_query_cb *cb;
+	void *ctx;
+	uv_timer_t timer;
+	struct core *core;
+	unsigned n_calls_at_answer; /* core->n_calls when the answer went out */
+};
+
+struct fake_answer {
+	int err;
+	uint8_t body[FAKE_BODY_MAX];
+	size_t len;
+};
+
+/* The TUN as tun_get_info reports it. */
+struct tun {
+	struct tun_info info;
+};
 
 struct core {
 	struct core_self_info self;
@@ -19,13 +54,23 @@ struct core {
 	size_t n_tree;
 	struct core_path_info paths[FAKE_CORE_MAX];
 	size_t n_paths;
+	struct core_session_info sessions[FAKE_CORE_MAX];
+	size_t n_sessions;
+	/* remote queries */
+	uv_loop_t *loop;
+	int64_t answer_delay_ms; /* FAKE_NEVER, 0 (inside core_query) or a delay on loop */
+	int query_err;		 /* < 0: core_query fails with it */
+	struct fake_answer answers[CORE_QUERY_TREE + 1];
+	struct fake_query queries[FAKE_CORE_MAX];
+	int64_t next_id;
+	unsigned n_queries, n_answered, n_cancels;
 	char uris[FAKE_CORE_MAX][128]; /* configured by addPeer */
 	char ifaces[FAKE_CORE_MAX][32];
 	size_t n_uris;
 	unsigned n_calls; /* every core_* call, to prove a request reached (or not) the core */
 };
 
-/* A zeroed fake core; fill it, then free() it. */
+/* A zeroed fake core (queries never answered); fill it, then free() it. */
 struct core *fake_core_new(void);
 
 /* The keys of nodes A, B and C of the 0.5.12 captures. */
@@ -46,5 +91,12 @@ struct core_peer_info *fake_core_peer(struct core *c, const char *remote, const 
 void fake_core_peer_b_of_a(struct core *c, uint64_t uptime_ms, bool has_rates);
 /* Node A: self, peer B, tree and paths of the captures (tree and paths out of key order). */
 struct core *fake_core_node_a(void);
+
+/* The answer to kind q: err 0 and body (text, or n bytes when n > 0). */
+void fake_core_set_answer(struct core *c, enum core_query q, const void *body, size_t n);
+/* Answers the pending query in slot i now (asserts it is pending). */
+void fake_core_answer(struct core *c, size_t i);
+/* The slot of the only pending query (asserts there is exactly one). */
+size_t fake_core_pending(const struct core *c);
 
 #endif
