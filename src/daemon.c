@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "tun/tun.h"
 
 /*
  * Buffers in the packet pool. Each holds a whole frame (CORE_PKT_CAP) plus head- and
@@ -45,12 +46,14 @@ struct daemon {
 	bool is_stopping;
 	bool core_open;  /* core_start ran: core_close must run before core_free */
 	bool admin_open; /* likewise for the admin socket */
+	bool tun_open;   /* likewise for the TUN */
 
 	const struct config *cfg;
 	struct keypair *kp;
 	struct pkt_pool *pool;
 	struct core *core;
 	struct admin *admin;
+	struct tun *tun; /* NULL with IfName "none" */
 	uint8_t key[32];
 	uint8_t address[16];
 	uint8_t subnet[8];
@@ -105,13 +108,8 @@ struct daemon *daemon_new(const struct config *cfg, struct keypair *kp)
 	d->core = core_new(&d->loop, cfg, kp, d->pool);
 	if (!d->core)
 		goto err_pool;
-	d->admin = admin_new(&d->loop, cfg, d->core);
-	if (!d->admin)
-		goto err_core;
 	return d;
 
-err_core:
-	core_free(d->core);
 err_pool:
 	pkt_pool_free(d->pool);
 err_loop:
@@ -120,6 +118,47 @@ err_free:
 	keys_free(kp);
 	free(d);
 	return NULL;
+}
+
+/* ---- TUN ⇄ core: the IPv6 data path ---- */
+
+static void on_tun_packet(void *ctx, struct pkt *p)
+{
+	struct daemon *d = ctx;
+
+	core_send_ip6(d->core, p);
+}
+
+static void on_core_ip6(void *ctx, struct pkt *p)
+{
+	struct daemon *d = ctx;
+
+	tun_write(d->tun, p);
+}
+
+static int start_tun(struct daemon *d)
+{
+	uint32_t mtu = core_ip6_mtu(d->core);
+	struct tun_params tp = {
+	    .ifname = d->cfg->if_name,
+	    .mtu = mtu,
+	    .addr6 = d->address,
+	    .pool = d->pool,
+	    .recv = on_tun_packet,
+	    .ctx = d,
+	};
+
+	if (!strcmp(d->cfg->if_name, "none")) {
+		log_info("TUN disabled (IfName: none)");
+		return 0;
+	}
+	d->tun = tun_open(&d->loop, &tp);
+	if (!d->tun)
+		return -EIO;
+	d->tun_open = true;
+	d->open_handles++;
+	core_set_ip6_output(d->core, on_core_ip6, d);
+	return 0;
 }
 
 static int start_signal(struct daemon *d, uv_signal_t *s, int signum)
@@ -196,7 +235,10 @@ int daemon_start(struct daemon *d, const char *user)
 		log_error("cannot install signal handlers: %s", uv_strerror(r));
 		return r;
 	}
-	/* Privileged set-up: listeners (and, later, the TUN and its routes). */
+	/* Privileged set-up: the TUN with its address and routes, then the listeners. */
+	r = start_tun(d);
+	if (r < 0)
+		return r;
 	d->core_open = true;
 	d->open_handles++; /* the core counts as one handle until its close completes */
 	r = core_start(d->core);
@@ -204,6 +246,10 @@ int daemon_start(struct daemon *d, const char *user)
 		log_error("cannot start peering: %s", uv_strerror(r));
 		return r;
 	}
+	/* The admin socket reports on the TUN too, so it is built once the TUN is open. */
+	d->admin = admin_new(&d->loop, d->cfg, d->core, d->tun);
+	if (!d->admin)
+		return -EINVAL;
 	d->admin_open = true;
 	d->open_handles++;
 	r = admin_start(d->admin);
@@ -234,6 +280,8 @@ void daemon_stop(struct daemon *d)
 		admin_close(d->admin, on_module_closed, d);
 	if (d->core_open)
 		core_close(d->core, on_module_closed, d);
+	if (d->tun_open)
+		tun_close(d->tun, on_module_closed, d);
 	close_handle(d, (uv_handle_t *)&d->sigint);
 	close_handle(d, (uv_handle_t *)&d->sigterm);
 }
@@ -270,6 +318,7 @@ void daemon_free(struct daemon *d)
 	}
 	admin_free(d->admin);
 	core_free(d->core);
+	tun_free(d->tun);
 	r = uv_loop_close(&d->loop);
 	if (r < 0)
 		log_error("uv_loop_close: %s", uv_strerror(r));

@@ -1,8 +1,14 @@
 /*
- * core: the facade (see core.h). It owns the peer table (links) and the router (routing state)
- * and is the only place where the two meet: frames flow peer → router through
- * router_handle_frame() and router → peer through peer_send(); link events become
- * router_link_up()/router_link_down().
+ * core: the facade (see core.h). It owns the peer table (links), the router (routing state),
+ * the session table (end-to-end encryption), the IPv6 adapter (rwc) and the protocol messages
+ * (ctrl), and is the only place where they meet:
+ *
+ *   TUN → core_send_ip6 → rwc → [01] → session → router → peer (link)
+ *   link → peer → router → session → [01] rwc → TUN output / [02] ctrl
+ *
+ * Frames flow peer → router through router_handle_frame() and router → peer through
+ * peer_send(); link events become router_link_up()/router_link_down(); path notifies teach the
+ * rwc key cache.
  *
  * Invariants: every link_id the router knows is up in the peer table; the core never holds a
  * pkt across callbacks. core_new() opens no handle; core_start() opens the tick timer and the
@@ -14,6 +20,7 @@
  */
 #include "core/core.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +30,9 @@
 #include "config/config.h"
 #include "core/peer.h"
 #include "core/router.h"
+#include "core/rwc.h"
+#include "core/ctrl.h"
+#include "core/session.h"
 #include "crypto/keys.h"
 #include "lib/list.h"
 #include "lib/log.h"
@@ -38,9 +48,15 @@ struct core {
 	struct pkt_pool *pool;
 	struct router *router;
 	struct peer_table *peers;
+	struct session_table *sessions;
+	struct rwc *rwc;
+	struct ctrl *ctrl;
+	core_ip6_cb *ip6_out;
+	void *ip6_ctx;
 	uv_timer_t tick;
 	uint8_t key[32];
-	uint64_t undeliverable; /* traffic for us while no session layer takes it */
+	uint64_t bad_core_type; /* decrypted payloads of an unknown core type */
+	uint64_t no_tun;        /* IPv6 packets for us while no TUN is attached */
 	unsigned closing;       /* close completions still awaited */
 	core_closed_cb *done;
 	void *done_arg;
@@ -87,16 +103,121 @@ static void on_deliver(void *ctx, const uint8_t source[32], struct pkt *payload)
 {
 	struct core *c = ctx;
 
-	(void)source;
-	/* The encrypted session layer that consumes these arrives with the IPv6 data path. */
-	c->undeliverable++;
-	pkt_free(payload);
+	session_handle(c->sessions, source, payload, uv_now(c->loop));
 }
 
 static void on_path_found(void *ctx, const uint8_t key[32])
 {
-	(void)ctx;
-	(void)key;
+	struct core *c = ctx;
+
+	rwc_key_found(c->rwc, key, uv_now(c->loop));
+}
+
+/* ---- sessions → router / upper layers ---- */
+
+static void on_session_send(void *ctx, const uint8_t dest[32], struct pkt *msg)
+{
+	struct core *c = ctx;
+
+	router_send(c->router, dest, msg, uv_now(c->loop));
+}
+
+/* A decrypted core payload: its first byte says who takes it (sessions spec §3.1). */
+static void on_session_deliver(void *ctx, const uint8_t source[32], struct pkt *payload)
+{
+	struct core *c = ctx;
+	uint8_t type;
+
+	if (payload->len < 1) {
+		pkt_free(payload);
+		return;
+	}
+	type = payload->data[0];
+	pkt_pull(payload, 1);
+	if (type == RWC_TYPE_TRAFFIC) {
+		rwc_from_core(c->rwc, source, payload, uv_now(c->loop));
+	} else if (type == CTRL_CORE_TYPE) {
+		ctrl_handle(c->ctrl, source, payload, uv_now(c->loop));
+	} else {
+		/* 0x00 is a dummy; anything else is unknown. Both are dropped. */
+		c->bad_core_type += type != 0;
+		pkt_free(payload);
+	}
+}
+
+/* ---- rwc / ctrl → sessions, router, TUN ---- */
+
+static void on_core_payload(void *ctx, const uint8_t dest[32], struct pkt *p)
+{
+	struct core *c = ctx;
+
+	session_send(c->sessions, dest, p, uv_now(c->loop));
+}
+
+static void on_rwc_lookup(void *ctx, const uint8_t partial[32])
+{
+	struct core *c = ctx;
+
+	router_lookup(c->router, partial, uv_now(c->loop));
+}
+
+static void on_rwc_to_tun(void *ctx, struct pkt *p)
+{
+	struct core *c = ctx;
+
+	if (!c->ip6_out) {
+		c->no_tun++;
+		pkt_free(p);
+		return;
+	}
+	c->ip6_out(c->ip6_ctx, p);
+}
+
+static uint64_t on_routing_entries(void *ctx)
+{
+	struct core *c = ctx;
+	struct router_self_info si;
+
+	router_get_self(c->router, &si);
+	return si.routing_entries;
+}
+
+struct key_walk {
+	ctrl_key_cb *cb;
+	void *arg;
+	bool is_done;
+};
+
+static void peer_key_one(void *ctx, const struct peer_link_info *pl)
+{
+	struct key_walk *w = ctx;
+
+	if (pl->is_up && !w->is_done)
+		w->is_done = !w->cb(w->arg, pl->key);
+}
+
+static void on_foreach_peer(void *ctx, ctrl_key_cb *cb, void *arg)
+{
+	struct core *c = ctx;
+	struct key_walk w = {cb, arg, false};
+
+	peer_foreach(c->peers, peer_key_one, &w);
+}
+
+static void tree_key_one(void *ctx, const struct router_tree_info *ti)
+{
+	struct key_walk *w = ctx;
+
+	if (!w->is_done)
+		w->is_done = !w->cb(w->arg, ti->key);
+}
+
+static void on_foreach_tree(void *ctx, ctrl_key_cb *cb, void *arg)
+{
+	struct core *c = ctx;
+	struct key_walk w = {cb, arg, false};
+
+	router_foreach_tree(c->router, tree_key_one, &w);
 }
 
 static uint64_t on_random(void *ctx)
@@ -114,8 +235,12 @@ static uint64_t on_unix_time(void *ctx)
 static void on_tick(uv_timer_t *t)
 {
 	struct core *c = container_of(t, struct core, tick);
+	uint64_t now = uv_now(c->loop);
 
-	router_tick(c->router, uv_now(c->loop));
+	router_tick(c->router, now);
+	session_tick(c->sessions, now);
+	rwc_tick(c->rwc, now);
+	ctrl_tick(c->ctrl, now);
 }
 
 struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct keypair *kp,
@@ -136,6 +261,35 @@ struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct ke
 		.link_down = on_link_down,
 		.frame = on_frame,
 	};
+	const struct session_cbs scbs = {
+		.ctx = c,
+		.send = on_session_send,
+		.deliver = on_session_deliver,
+		.unix_time = on_unix_time,
+	};
+	const struct rwc_cbs wcbs = {
+		.ctx = c,
+		.send = on_core_payload,
+		.lookup = on_rwc_lookup,
+		.to_tun = on_rwc_to_tun,
+	};
+	const struct ctrl_cbs ccbs = {
+		.ctx = c,
+		.send = on_core_payload,
+		.routing_entries = on_routing_entries,
+		.foreach_peer = on_foreach_peer,
+		.foreach_tree = on_foreach_tree,
+	};
+	size_t nlen;
+	char *nodeinfo = ctrl_nodeinfo_json(cfg, &nlen);
+	uint32_t mtu = cfg->if_mtu > RWC_MTU_MAX ? RWC_MTU_MAX : (uint32_t)cfg->if_mtu;
+
+	if (!nodeinfo) {
+		/* sessions spec §3.2: an oversized NodeInfo is a fatal start-up error. */
+		log_error("NodeInfo: longer than %d bytes as JSON", CTRL_NODEINFO_MAX);
+		free(c);
+		return NULL;
+	}
 
 	c->loop = loop;
 	c->cfg = cfg;
@@ -143,10 +297,13 @@ struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct ke
 	c->pool = pool;
 	keys_public(kp, c->key);
 	c->router = router_new(kp, pool, &rcbs, uv_now(loop));
+	c->sessions = session_table_new(kp, pool, &scbs);
+	c->rwc = rwc_new(c->key, mtu, pool, &wcbs);
+	c->ctrl = ctrl_new(c->key, rwc_mtu(c->rwc), nodeinfo, nlen, pool, &ccbs);
+	free(nodeinfo);
 	c->peers = peer_table_new(loop, cfg, kp, pool, &pcbs);
-	if (!c->peers) {
-		router_free(c->router);
-		free(c);
+	if (!c->peers || !c->ctrl) {
+		core_free(c);
 		return NULL;
 	}
 	return c;
@@ -195,6 +352,9 @@ void core_free(struct core *c)
 	if (!c)
 		return;
 	peer_table_free(c->peers);
+	ctrl_free(c->ctrl);
+	rwc_free(c->rwc);
+	session_table_free(c->sessions);
 	router_free(c->router);
 	free(c);
 }
@@ -312,4 +472,66 @@ void core_foreach_path(const struct core *c, core_path_cb *cb, void *ctx)
 	struct path_walk w = {cb, ctx};
 
 	router_foreach_path(c->router, path_walk_one, &w);
+}
+
+struct session_walk {
+	const struct core *c;
+	core_session_cb *cb;
+	void *ctx;
+};
+
+static void session_walk_one(void *ctx, const struct session_info *si)
+{
+	struct session_walk *w = ctx;
+	struct core_session_info info;
+
+	memcpy(info.key, si->key, sizeof(info.key));
+	info.bytes_recvd = si->bytes_recvd;
+	info.bytes_sent = si->bytes_sent;
+	info.uptime_ms = si->uptime_ms;
+	w->cb(w->ctx, &info);
+}
+
+void core_foreach_session(const struct core *c, core_session_cb *cb, void *ctx)
+{
+	struct session_walk w = {c, cb, ctx};
+
+	session_foreach(c->sessions, session_walk_one, &w, uv_now(c->loop));
+}
+
+int64_t core_query(struct core *c, const uint8_t key[32], enum core_query q, core_query_cb *cb,
+		   void *ctx)
+{
+	/* enum core_query and enum ctrl_kind list the same queries in the same order. */
+	static const enum ctrl_kind kinds[] = {
+	    [CORE_QUERY_NODEINFO] = CTRL_NODEINFO,
+	    [CORE_QUERY_SELF] = CTRL_SELF,
+	    [CORE_QUERY_PEERS] = CTRL_PEERS,
+	    [CORE_QUERY_TREE] = CTRL_TREE,
+	};
+
+	if ((unsigned)q >= sizeof(kinds) / sizeof(kinds[0]))
+		return -EINVAL;
+	return ctrl_query(c->ctrl, key, kinds[q], cb, ctx, uv_now(c->loop));
+}
+
+void core_query_cancel(struct core *c, int64_t id)
+{
+	ctrl_cancel(c->ctrl, id);
+}
+
+void core_set_ip6_output(struct core *c, core_ip6_cb *cb, void *ctx)
+{
+	c->ip6_out = cb;
+	c->ip6_ctx = ctx;
+}
+
+void core_send_ip6(struct core *c, struct pkt *p)
+{
+	rwc_from_tun(c->rwc, p, uv_now(c->loop));
+}
+
+uint32_t core_ip6_mtu(const struct core *c)
+{
+	return rwc_mtu(c->rwc);
 }

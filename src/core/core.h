@@ -73,7 +73,31 @@ struct core_path_info {
 	uint64_t seq;
 };
 
+/* getSessions */
+struct core_session_info {
+	uint8_t key[32];
+	uint64_t bytes_recvd;
+	uint64_t bytes_sent;
+	uint64_t uptime_ms;
+};
+
+/* Remote queries (getNodeInfo, debug_remoteGet*), answered over the overlay (spec §3.2). */
+enum core_query {
+	CORE_QUERY_NODEINFO,
+	CORE_QUERY_SELF,
+	CORE_QUERY_PEERS,
+	CORE_QUERY_TREE,
+};
+
+/*
+ * The answer to a remote query: err 0 and the raw response body (NodeInfo JSON; debug GetSelf
+ * JSON; concatenated 32-byte keys for peers/tree), or err -ETIMEDOUT after 6 s, or another
+ * negative errno. body is valid only during the call.
+ */
+typedef void core_query_cb(void *ctx, int err, const uint8_t *body, size_t len);
+
 typedef void core_peer_cb(void *ctx, const struct core_peer_info *info);
+typedef void core_session_cb(void *ctx, const struct core_session_info *info);
 typedef void core_tree_cb(void *ctx, const struct core_tree_info *info);
 typedef void core_path_cb(void *ctx, const struct core_path_info *info);
 typedef void core_closed_cb(void *arg);
@@ -102,5 +126,26 @@ void core_get_self(const struct core *c, struct core_self_info *out);
 void core_foreach_peer(const struct core *c, core_peer_cb *cb, void *ctx);
 void core_foreach_tree(const struct core *c, core_tree_cb *cb, void *ctx);
 void core_foreach_path(const struct core *c, core_path_cb *cb, void *ctx);
+void core_foreach_session(const struct core *c, core_session_cb *cb, void *ctx);
+
+/*
+ * Sends a remote query to key and calls cb exactly once (answer, timeout or error), unless the
+ * query is cancelled first. Returns a query id > 0, or a negative errno (cb not called).
+ */
+int64_t core_query(struct core *c, const uint8_t key[32], enum core_query q, core_query_cb *cb,
+		   void *ctx);
+/* Cancels a pending query (e.g. its admin client went away): cb will not be called. */
+void core_query_cancel(struct core *c, int64_t id);
+
+/*
+ * The IPv6 data path. The daemon connects the TUN: packets read from it go to core_send_ip6;
+ * packets for the TUN come out of the recv callback set with core_set_ip6_output.
+ */
+typedef void core_ip6_cb(void *ctx, struct pkt *p);
+void core_set_ip6_output(struct core *c, core_ip6_cb *cb, void *ctx);
+/* An IPv6 packet from the TUN. Consumes p. */
+void core_send_ip6(struct core *c, struct pkt *p);
+/* The MTU the TUN should use for the overlay (min of IfMTU and the session MTU). */
+uint32_t core_ip6_mtu(const struct core *c);
 
 #endif

@@ -2,7 +2,13 @@
 # The daemon runs until SIGTERM/SIGINT and exits 0 with every handle closed (under the ASan
 # build a leak or an unclosed loop makes the exit status non-zero); it logs its identity;
 # configuration and command-line errors exit non-zero before anything starts.
+# -autoconf opens a TUN (IfName auto), so those runs happen in a network namespace of their
+# own (unshare --net): nothing is added to the host's interfaces.
 . "$(dirname "$0")/lib.sh"
+need_root_netns
+command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+# unshare execs the daemon, so $! is the daemon's PID.
+NETNS_RUN=(unshare --net)
 
 # start_daemon LOG ARGS...: starts ygg64 in the background with its output in LOG, and waits
 # for the identity line in WATCH (default: LOG).
@@ -10,7 +16,7 @@ start_daemon() {
 	local log="$1" i
 	shift
 	local watch="${WATCH:-$log}"
-	"$YGG64_BIN" "$@" >"$log" 2>&1 &
+	"${NETNS_RUN[@]}" "$YGG64_BIN" "$@" >"$log" 2>&1 &
 	DPID=$!
 	T_PIDS+=("$DPID")
 	for ((i = 0; i < 100; i++)); do
@@ -22,8 +28,15 @@ start_daemon() {
 	fail "daemon did not log its identity within 10 s"
 }
 
-# 1. -autoconf until SIGTERM, then exit 0.
+# 1. -autoconf until SIGTERM, then exit 0. It has a TUN (IfName auto) with its address/7.
 start_daemon "$T_TMP/auto.log" -autoconf
+addr="$(sed -n 's/.*Your IPv6 address is //p' "$T_TMP/auto.log")"
+for ((i = 0; i < 50; i++)); do
+	nsenter --target "$DPID" --net ip -6 addr show | grep -q "inet6 $addr/7" && break
+	sleep 0.1
+done
+((i < 50)) || { nsenter --target "$DPID" --net ip -6 addr show; fail "-autoconf: no TUN with $addr/7"; }
+pass "-autoconf: a TUN holds $addr/7"
 kill -TERM "$DPID"
 wait_exit "$DPID" 10 || fail "-autoconf did not stop within 10 s of SIGTERM"
 expect_eq "-autoconf exits 0 on SIGTERM" "$RC" 0
@@ -53,7 +66,7 @@ grep -q 'Your IPv6 address is 2' "$T_TMP/file.log" || fail "-logto file got no l
 grep -q 'Received SIGTERM' "$T_TMP/file.log" || fail "-logto file lacks the shutdown line"
 [[ ! -s "$T_TMP/out.log" ]] || { cat "$T_TMP/out.log"; fail "-logto FILE still wrote to stdout"; }
 pass "-logto writes to the file and nothing to stdout"
-"$YGG64_BIN" -autoconf -loglevel error >"$T_TMP/quiet.log" 2>&1 &
+"${NETNS_RUN[@]}" "$YGG64_BIN" -autoconf -loglevel error >"$T_TMP/quiet.log" 2>&1 &
 DPID=$!
 T_PIDS+=("$DPID")
 sleep 0.5
