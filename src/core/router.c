@@ -463,14 +463,18 @@ static void blooms_fix_on_tree(struct router *r)
 	}
 }
 
-static void blooms_send_all(struct router *r)
+/*
+ * Step 2 of §6.3 for every on-tree key but skip. On the tick (is_tick) it also counts toward
+ * the forced resend; between ticks it runs when a filter arrives (see frame_bloom).
+ */
+static void blooms_send_all(struct router *r, const struct rpeer *skip, bool is_tick)
 {
 	for (size_t i = 0; i < r->npeers; i++) {
 		struct rpeer *p = r->peers[i];
 		struct bloom b, n;
 		bool is_zdirty, is_new;
 
-		if (!p->is_on_tree)
+		if (!p->is_on_tree || p == skip)
 			continue;
 		/* N = {xform(self)} and what every other on-tree peer can reach */
 		bloom_clear(&n);
@@ -491,7 +495,9 @@ static void blooms_send_all(struct router *r)
 			p->send = b;
 			p->is_zdirty = is_zdirty; /* saved only with a new filter (§12 quirk) */
 		}
-		if (++p->cnt >= ROUTER_BLOOM_RESEND || is_new) {
+		if (is_tick && ++p->cnt >= ROUTER_BLOOM_RESEND)
+			is_new = true;
+		if (is_new) {
 			send_to_peer(r, p, PROTO_BLOOM, &p->send);
 			p->cnt = 0;
 		}
@@ -667,11 +673,20 @@ static int frame_bloom(struct router *r, struct rlink *l, struct pkt *frame)
 	struct bloom b;
 	bool ok = proto_bloom_decode(frame->data + 1, frame->len - 1, &b);
 
-	(void)r;
 	pkt_free(frame);
 	if (!ok)
 		return -EPROTO;
+	if (bloom_equal(&l->peer->recv, &b))
+		return 0;
 	l->peer->recv = b; /* stored even while the peer is off-tree (§6.3) */
+	/*
+	 * ironwood passes a filter on only at its next tick, one hop per second. Until then a
+	 * node behind us can be reached (its filter is here) but cannot reach back: it answers a
+	 * session init once (repeats keep their seq), and that answer's lookup finds no filter
+	 * and is lost for a minute. Passing the change on at once closes that window (§7.3).
+	 */
+	if (l->peer->is_on_tree)
+		blooms_send_all(r, l->peer, false);
 	return 0;
 }
 
@@ -770,7 +785,7 @@ void router_tick(struct router *r, uint64_t now_ms)
 	enter(r, now_ms);
 	tree_tick(r->tree, now_ms);
 	blooms_fix_on_tree(r);
-	blooms_send_all(r);
+	blooms_send_all(r, NULL, true);
 	pathfinder_tick(r->pf, now_ms);
 	leave(r);
 }

@@ -476,3 +476,53 @@ Test(sim, bloom_forced_resend)
 	cr_assert_eq(router_get_stats(S.n[0].r)->frames_out[PROTO_BLOOM], b0 + 2);
 	sim_fini();
 }
+
+/*
+ * The transit line of t_transit_line.sh in the order of its CI failure: S -- B first (S the
+ * root, B its child), then A, with the lowest key, joins S. A's first filter reaches S on the
+ * tick A takes S as its child; A may look B up at once (S's filter for B covers B) and send,
+ * and B answers exactly once (a session ack: ironwood ignores A's repeated inits, which keep
+ * their seq). That answer needs B's filter from S to cover A already: a transit node passes
+ * new bits on when the filter arrives, not a tick later (§6.3, §7.3).
+ */
+Test(sim, late_root_joins_line)
+{
+	int a, s, b, order[3] = {0, 1, 2};
+	struct router_self_info si;
+	uint64_t blooms;
+
+	sim_init(3);
+	/* sort the three nodes by key: a < s < b */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (memcmp(S.n[order[j]].key, S.n[order[i]].key, 32) < 0) {
+				int t = order[i];
+
+				order[i] = order[j];
+				order[j] = t;
+			}
+	a = order[0];
+	s = order[1];
+	b = order[2];
+	sim_link(s, b);
+	sim_ticks(3);
+	router_get_self(S.n[b].r, &si);
+	cr_assert_arr_eq(si.root, S.n[s].key, 32);
+	sim_link(a, s);
+	/* tick until A sends its first non-empty filter: S has it, B's view of S lags */
+	blooms = router_get_stats(S.n[a].r)->frames_out[PROTO_BLOOM];
+	for (int k = 0; router_get_stats(S.n[a].r)->frames_out[PROTO_BLOOM] == blooms; k++) {
+		cr_assert_lt(k, 5, "A never takes S as its child");
+		sim_ticks(1);
+	}
+	router_get_self(S.n[b].r, &si);
+	cr_assert_arr_eq(si.root, S.n[a].key, 32);
+	sim_send(a, b, 0x51);
+	cr_assert_eq(S.n[b].delivered, 1, "A -> B");
+	/* B's one answer: looked up at once, buffered, sent when the notify comes back */
+	sim_send(b, a, 0x52);
+	sim_ticks(3);
+	cr_assert_eq(S.n[a].delivered, 1, "B's answer to A is lost: its lookup found no filter");
+	cr_assert_eq(router_get_stats(S.n[b].r)->lookups_sent, 1);
+	sim_fini();
+}
