@@ -229,14 +229,30 @@ bg_start() {
 	T_PIDS+=("$BG_PID")
 }
 
-# On a failure, show the end of every node's log; resume nodes a test froze (SIGSTOP), so that
-# lib.sh's cleanup can stop them; then clean up as lib.sh does (t_cleanup).
+# On exit: resume nodes a test froze (SIGSTOP) and stop every node still running (TERM, as
+# node_stop does), so that a sanitizer build writes its exit-time reports (leaks) to the
+# node's log; a sanitizer report in any node's log turns a passing test into a failure. On a
+# failure, show the end of every node's log. Then clean up as lib.sh does (t_cleanup).
+SANITIZER_RE='==[0-9]+==ERROR: [A-Za-z]+Sanitizer|: runtime error: '
 netns_on_exit() {
-	local rc=$? n p
+	local rc=$? n p log
 	# Finish the cleanup even if stdout is gone (EPIPE), a command fails or ^C comes again.
 	set +e
 	trap '' PIPE INT TERM HUP
 	for p in "${T_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; done # frozen nodes
+	for n in "${NODE_NAMES[@]}"; do
+		[[ -z "${NODE_PID[$n]:-}" ]] || node_stop "$n"
+	done
+	for n in "${NODE_NAMES[@]}"; do
+		log="$(node_log "$n")"
+		grep -qE "$SANITIZER_RE" "$log" 2>/dev/null || continue
+		echo "--- sanitizer report in $n's log (${NODE_IMPL[$n]}):"
+		grep -E -A 30 "$SANITIZER_RE" "$log" | head -n 120
+		if ((rc == 0)); then
+			echo "FAIL $T_NAME: $n's log holds a sanitizer report"
+			rc=1
+		fi
+	done
 	if ((rc != 0 && rc != 77 && rc < 129)); then # a failure, not a skip or a signal
 		for n in "${NODE_NAMES[@]}"; do
 			echo "--- last lines of $n's log (${NODE_IMPL[$n]}):"
@@ -244,6 +260,7 @@ netns_on_exit() {
 		done
 	fi
 	t_cleanup
+	exit "$rc"
 }
 trap netns_on_exit EXIT
 # Signals end the script through the EXIT trap (bash skips it when killed by an untrapped one).
@@ -341,16 +358,99 @@ has_path() {
 	ctl "$1" getPaths | jq -e --arg k "$2" 'any(.paths[]; .key == $k)' >/dev/null
 }
 
-# --- traffic -----------------------------------------------------------------------------------
+# --- TUN and subnet (sessions-core-admin §4.2, §5.4) -------------------------------------------
 
-# ping_ok NS ADDR [COUNT]: COUNT (3) echo replies from ADDR within 20 s, from namespace NS.
-ping_ok() {
-	ns_exec "$1" ping -6 -n -q -c "${3:-3}" -i 0.2 -w 20 "$2"
+# node_subnet NAME: the node's routed /64 (e.g. 300:1a2b:3c4d:5e6f::/64), from its config.
+node_subnet() { "$YGG" -useconffile "$(node_conf_file "$1")" -subnet; }
+# subnet_host NAME: <subnet>::1, the address subnet_add puts in the node's namespace.
+subnet_host() {
+	local s
+	s="$(node_subnet "$1")"
+	echo "${s%/64}1"
+}
+# subnet_add NAME: adds subnet_host/64 to lo in the node's namespace. The node owns the key of
+# that /64, so it accepts packets to it (§5.2); the TUN's 200::/7 route covers other nodes'
+# 300::/8 destinations (§4.2), so no route is added.
+subnet_add() {
+	ns_exec "${NODE_NS[$1]}" ip -6 addr add "$(subnet_host "$1")/64" dev lo nodad ||
+		fail "cannot add $(subnet_host "$1")/64 in $1's namespace"
 }
 
-# transfer NS-FROM NS-TO ADDR KBYTES: sends KBYTES of random data over TCP from namespace
-# NS-FROM to a listener on ADDR (port 7100) in NS-TO, and fails unless the SHA-256 of what
-# arrived equals that of what was sent. Sets WAITED to the transfer time.
+# node_ifname NAME: the IfName of the node's config.
+node_ifname() { jq -r .IfName "$(node_conf_file "$1")"; }
+
+# tun_wait NAME [SECONDS]: waits (10 s) until the node's TUN is up in its namespace, holds the
+# node's address as /7 and carries the route 200::/7 (the node sets them up itself, §5.4).
+tun_wait() {
+	local name="$1" ifn addr i ns
+	ifn="$(node_ifname "$name")"
+	addr="$(node_addr "$name")"
+	ns="${NODE_NS[$name]}"
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		if ns_exec "$ns" ip -6 -o addr show dev "$ifn" 2>/dev/null | grep -q "inet6 $addr/7 " &&
+			ns_exec "$ns" ip -o link show dev "$ifn" | grep -qE '[<,]UP[,>]' &&
+			ns_exec "$ns" ip -6 route show dev "$ifn" | grep -q '^200::/7 '; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	ns_exec "$ns" ip addr show || true
+	ns_exec "$ns" ip -6 route show || true
+	fail "$name's TUN $ifn is not up with $addr/7 and a route to 200::/7 within ${2:-10} s"
+}
+
+# tun_mtu NAME: the MTU the kernel has for the node's TUN.
+tun_mtu() {
+	ns_exec "${NODE_NS[$1]}" cat "/sys/class/net/$(node_ifname "$1")/mtu"
+}
+
+# --- traffic -----------------------------------------------------------------------------------
+
+# ping_ok NS ADDR [COUNT [PING-ARGS...]]: COUNT (3) echo replies from ADDR within 20 s, from
+# namespace NS (e.g. ping_ok 1 "$addr" 3 -I "$src" -s 1000).
+ping_ok() {
+	ns_exec "$1" ping -6 -n -q -c "${3:-3}" -i 0.2 -w 20 "${@:4}" "$2"
+}
+
+# ping_expect_ok WHAT NS ADDR [COUNT [PING-ARGS...]]: ping_ok, or fail showing ping's output;
+# passes WHAT with the reply count.
+ping_expect_ok() {
+	local what="$1" out="$T_TMP/ping.out"
+	shift
+	ping_ok "$@" >"$out" 2>&1 || {
+		cat "$out"
+		fail "$what"
+	}
+	pass "$what: $(grep -o '[0-9]* received' "$out")"
+}
+
+# ptb_learnt NS-FROM DST SIZE MTU: sends echo requests of SIZE bytes of payload with DF
+# semantics (ping -M do) from NS-FROM to DST; true once the sending kernel knows the path MTU
+# MTU towards DST, from an ICMPv6 Packet Too Big (§2.8, §5.2): ping reports "Packet too big"
+# or "message too long, mtu=MTU", and `ip -6 route get` shows the cached mtu. Leaves ping's
+# output in $T_TMP/ptb.out and sets PTB_FROM to the source of the first Packet Too Big ping
+# reported ("" if none).
+ptb_learnt() {
+	local from="$1" dst="$2" size="$3" mtu="$4" i
+	: >"$T_TMP/ptb.out"
+	PTB_FROM=""
+	for ((i = 0; i < 5; i++)); do
+		ns_exec "$from" ping -6 -n -M "do" -s "$size" -c 2 -i 0.5 -W 2 "$dst" \
+			>>"$T_TMP/ptb.out" 2>&1 || true
+		if ns_exec "$from" ip -6 route get "$dst" | grep -q " mtu $mtu "; then
+			PTB_FROM="$(sed -n 's/^From \([0-9a-f:]*\) .*Packet too big.*/\1/p' \
+				"$T_TMP/ptb.out" | head -n1)"
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+# transfer NS-FROM NS-TO ADDR KBYTES [SECONDS]: sends KBYTES of random data over TCP from
+# namespace NS-FROM to a listener on ADDR (port 7100) in NS-TO within SECONDS (30), and fails
+# unless the SHA-256 of what arrived equals that of what was sent. Sets WAITED to the transfer
+# time and MBITS to the rate (Mbit/s).
 transfer() {
 	local from="$1" to="$2" addr="$3" kb="$4" src="$T_TMP/xfer.src" dst="$T_TMP/xfer.dst" i t0
 	command -v socat >/dev/null || skip "needs socat (scripts/deps.sh installs it)"
@@ -363,15 +463,86 @@ transfer() {
 		sleep 0.1
 	done
 	t0="$(now_s)"
-	ns_exec "$from" timeout 30 socat -u "OPEN:$src" "TCP6:[$addr]:7100" ||
-		fail "sending $kb KiB to [$addr]:7100 failed"
+	ns_exec "$from" timeout "${5:-30}" socat -u "OPEN:$src" "TCP6:[$addr]:7100" ||
+		fail "sending $kb KiB to [$addr]:7100 failed or took more than ${5:-30} s" \
+			"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
 	wait_exit "$lpid" 10 || fail "the receiver did not finish within 10 s of the sender" \
 		"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
 	pid_forget "$lpid"
 	WAITED="$(since "$t0")"
+	MBITS="$(awk -v k="$kb" -v t="$WAITED" \
+		'BEGIN { printf "%.0f", k * 8.192 / 1000 / (t > 0 ? t : 0.1) }')"
 	[[ "$RC" == 0 ]] || fail "the receiver exited with $RC"
 	[[ "$(sha256sum <"$src")" == "$(sha256sum <"$dst")" ]] ||
 		fail "the $kb KiB received differ from what was sent ($(stat -c %s "$dst") bytes arrived)"
+	rm -f "$src" "$dst"
+}
+
+# --- link recording ----------------------------------------------------------------------------
+
+# relay_start NS LISTEN-ADDR LPORT TARGET-ADDR TPORT NAME: a TCP relay in namespace NS (socat,
+# one connection) that records both byte streams of the link through it: what the dialler
+# sends to $T_TMP/NAME.c2s and what the target answers to $T_TMP/NAME.s2c. Meant for tcp://
+# links, whose frames are plain (link-routing §2.4, §3.1). Sets BG_PID.
+relay_start() {
+	local ns="$1" la="$2" lp="$3" ta="$4" tp="$5" name="$6" i
+	bg_start "$ns" socat -r "$T_TMP/$name.c2s" -R "$T_TMP/$name.s2c" \
+		"TCP6-LISTEN:$lp,bind=[$la],reuseaddr" "TCP6:[$ta]:$tp"
+	for ((i = 0; i < 50; i++)); do
+		ns_exec "$ns" ss -Hltn "sport = :$lp" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "the relay in namespace $ns does not listen on [$la]:$lp"
+}
+
+# link_traffic_headers FILE: reads one recorded direction of a link (the meta message, then
+# frames uvarint(N) || type || body, link-routing §2.4, §3.1) and prints one line
+# "SRC DST senderKeySeq receiverKeySeq nonce" per session TRAFFIC message (sessions-core-admin
+# §2.4) carried in a Traffic frame (type 9: path, from, source and destination keys,
+# watermark, payload; §4.8), in stream order; SRC and DST are the first 8 hex digits of the
+# keys. A truncated last frame is ignored.
+link_traffic_headers() {
+	# gawk reads the file as one binary string (-b, C locale); the bytes of a frame's body that
+	# are not parsed are skipped by index arithmetic, so megabytes of bulk traffic take well
+	# under a second.
+	LC_ALL=C gawk -b '
+	function uv(b) { # one byte of a uvarint: returns 1 when the value (in V) is complete
+		V += (b % 128) * VM
+		VM *= 128
+		return b < 128
+	}
+	function byte() { return ORD[substr(D, p++, 1)] }
+	BEGIN { RS = "^$"; for (i = 0; i < 256; i++) ORD[sprintf("%c", i)] = i }
+	{
+		D = $0; n = length(D); p = 1
+		if (n < 6 || substr(D, 1, 4) != "meta") { print "no meta message" > "/dev/stderr"; exit 2 }
+		p = 7 + ORD[substr(D, 5, 1)] * 256 + ORD[substr(D, 6, 1)]
+		while (p <= n) {
+			V = 0; VM = 1
+			while (p <= n && !uv(byte())) {}
+			if (p > n) break
+			if (V == 0) { print "bad frame length 0" > "/dev/stderr"; exit 2 }
+			end = p + V # first byte after the frame
+			if (end > n + 1) break # truncated last frame
+			if (byte() != 9) { p = end; continue }
+			for (f = 0; f < 2; f++) { # path, then from: uvarints up to a 0
+				do { V = 0; VM = 1; while (p < end && !uv(byte())) {} } while (V != 0 && p < end)
+			}
+			src = dst = ""
+			for (i = 0; i < 4; i++) src = src sprintf("%02x", ORD[substr(D, p + i, 1)])
+			for (i = 0; i < 4; i++) dst = dst sprintf("%02x", ORD[substr(D, p + 32 + i, 1)])
+			p += 64
+			V = 0; VM = 1; while (p < end && !uv(byte())) {} # watermark
+			if (p < end && byte() == 3) {
+				for (f = 0; f < 3; f++) {
+					V = 0; VM = 1; while (p < end && !uv(byte())) {}
+					h[f] = V
+				}
+				if (p <= end) printf "%s %s %d %d %d\n", src, dst, h[0], h[1], h[2]
+			}
+			p = end
+		}
+	}' "$1"
 }
 
 # --- shared scenarios --------------------------------------------------------------------------

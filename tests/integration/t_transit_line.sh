@@ -28,7 +28,9 @@ wait_peer_up b "$ks"
 wait_peer_up s "$ka"
 wait_peer_up s "$kb"
 pass "A — S — B: all links up after $(since "$t0") s"
-ns_exec 3 ip -6 addr show dev ygg0 | grep -q "inet6 $addr_b/7" || fail "B's TUN lacks $addr_b/7"
+# The real nodes set up their TUNs after they start peering: wait for address, link and route.
+tun_wait a
+tun_wait b
 
 ping_ok 1 "$addr_b" 3 >"$T_TMP/ping.out" ||
 	{ cat "$T_TMP/ping.out"; fail "A cannot ping B ($addr_b) through S"; }

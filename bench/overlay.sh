@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# bench/overlay.sh — IPv6 overlay throughput, packet rate, latency and cost of ygg64 against
+# yggdrasil-go 0.5.12, in one run on the same machine.
+#
+# For each pair in BENCH_PAIRS, one after the other, a fresh pair of network namespaces
+# joined by a veth (the same topology and the same two identities for every pair): node 1
+# listens on tcp://, node 2 dials it, both run TUNs (ygg0, MTU 65535); iperf3's client runs
+# in namespace 1, its server in namespace 2, between the nodes' 200::/7 addresses. Pairs:
+#   ygg64-ygg64   both nodes ygg64
+#   go-go         both yggdrasil-go (the baseline the ratios divide by)
+#   ygg64-go      node 1 (client side, encrypting) ygg64, node 2 yggdrasil-go
+#   go-ygg64      the converse (not in the default list)
+# Measured per pair, after the nodes are up and idle:
+#   idle          RSS (VmRSS) and CPU of each daemon over BENCH_IDLE_T s (5) before any load;
+#   ping          RTT: 40 echo requests at 50 ms after a warm-up (mean of ping's avg);
+#   tcp1 / tcp4   iperf3 TCP, 1 and 4 streams, BENCH_T s; receiver's bit rate;
+#   udp64         64-byte UDP datagrams: the highest offered rate with < 1 % loss. One
+#                 unpaced run (-b 0) gives the sender's ceiling and the loss there; if that
+#                 loses < 1 % the path outruns the sender ("sender-bound") and its rate is the
+#                 figure; else BENCH_KNEE_STEPS (6) bisection probes of BENCH_KNEE_T s (3),
+#                 then BENCH_REPS confirming runs of BENCH_T s at the rate found, stepping the
+#                 rate down 10 % (at most 3 times) while their median loss is still >= 1 %.
+#                 Socket buffers -w 4 MiB (capped by net.core.[rw]mem_max).
+#   CPU           seconds of CPU (utime + stime) each daemon used over all the load tests of
+#                 the pair, and % of one core during the tcp1 and udp64 runs.
+# Each figure is the median of BENCH_REPS (3) runs of BENCH_T s (10). Before every run the
+# script waits (BENCH_QUIET_MAX s at most) for the machine to be quiet. It prints one table
+# with every pair and the ratios to the go-go pair; raw values and iperf3 JSON in $BENCH_OUT.
+# This is a benchmark: it reports, it never fails on a figure.
+#
+#   sudo bench/overlay.sh                                   # all three pairs, ~10 min
+#   sudo BENCH_T=3 BENCH_REPS=1 bench/overlay.sh            # quick look, ~2 min
+#   sudo BENCH_PAIRS=go-go BENCH_T=3 BENCH_REPS=1 bench/overlay.sh   # baseline only
+#   sudo Y64_IMPL=real bench/overlay.sh                     # ygg64 replaced by yggdrasil-go
+#   BENCH_TESTS="ping tcp1"                                 # a subset of the tests
+#   bench/overlay.sh --table DIR        # print the table again from DIR/results.tsv
+if [[ "${1:-}" == --table ]]; then
+	[[ -f "${2:-}/results.tsv" ]] || { echo "usage: $0 --table DIR (with DIR/results.tsv)" >&2; exit 2; }
+	BENCH_NO_HARNESS=1 BENCH_OUT="$2"
+fi
+. "$(dirname "$0")/lib.sh"
+BENCH_T="${BENCH_T:-10}"
+BENCH_REPS="${BENCH_REPS:-3}"
+BENCH_PAIRS="${BENCH_PAIRS:-ygg64-ygg64 go-go ygg64-go}"
+BENCH_TESTS="${BENCH_TESTS:-ping tcp1 tcp4 udp64}"
+BENCH_IDLE_T="${BENCH_IDLE_T:-5}"
+BENCH_KNEE_STEPS="${BENCH_KNEE_STEPS:-6}"
+BENCH_KNEE_T="${BENCH_KNEE_T:-3}"
+BENCH_UDP_LEN="${BENCH_UDP_LEN:-64}"
+BENCH_UDP_WIN="${BENCH_UDP_WIN:-$(awk 'NR == 1 { r = $1 } NR == 2 { w = $1 } END {
+	m = 4194304; if (r < m) m = r; if (w < m) m = w; print m }' \
+	/proc/sys/net/core/rmem_max /proc/sys/net/core/wmem_max)}"
+((BENCH_UDP_WIN >= 4194304)) ||
+	blog "warning: net.core.[rw]mem_max cap UDP socket buffers at $BENCH_UDP_WIN bytes"
+
+
+# Daemons of the current pair (node names) and their CPU ticks at the start of a run.
+PAIR_NODES=()
+declare -A TICKS0=()
+ticks_mark() {
+	local n
+	for n in "${PAIR_NODES[@]}"; do TICKS0[$n]="$(proc_ticks "${NODE_PID[$n]}")"; done
+}
+# ticks_rec PAIR TEST SECONDS: records each daemon's CPU % of one core since ticks_mark.
+ticks_rec() {
+	local n
+	for n in "${PAIR_NODES[@]}"; do
+		rec "$1" "$2" "cpu_pct_${n##*-}" "$(awk -v d=$(($(proc_ticks "${NODE_PID[$n]}") - \
+			TICKS0[$n])) -v hz="$HZ" -v s="$3" 'BEGIN { printf "%.1f", 100 * d / hz / s }')"
+	done
+}
+
+# iperf NS-SERVER NS-CLIENT DST OUT ARGS...: one iperf3 run of BENCH_T (or -t from ARGS)
+# seconds; JSON in OUT. Returns 1 when iperf3 produced no result.
+iperf() {
+	local nss="$1" nsc="$2" dst="$3" out="$4" spid i
+	shift 4
+	bg_start "$nss" timeout 120 iperf3 -s -1 -p 5201 >/dev/null 2>&1
+	spid="$BG_PID"
+	for ((i = 0; i < 50; i++)); do
+		ns_exec "$nss" ss -Hltn 'sport = :5201' | grep -q . && break
+		sleep 0.1
+	done
+	ns_exec "$nsc" timeout 120 iperf3 -c "$dst" -p 5201 -J "$@" >"$out" 2>"$out.err" || true
+	wait_exit "$spid" 10 || kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	pid_forget "$spid"
+	jq -e '.end.sum_received.bytes > 0' "$out" >/dev/null 2>&1
+}
+
+# udp_run PAIR NSS NSC DST PPS SECS TAG: UDP at PPS packets/s (0 = as fast as the sender
+# can); sets U_RX and U_TX (kpps) and U_LOSS (%).
+udp_run() {
+	local pair="$1" nss="$2" nsc="$3" dst="$4" pps="$5" secs="$6" tag="$7" out bw
+	out="$BENCH_OUT/raw/$pair.$tag.json"
+	bw="$(awk -v p="$pps" -v l="$BENCH_UDP_LEN" 'BEGIN { printf "%d", p * l * 8 }')"
+	wait_quiet
+	ticks_mark
+	if ! iperf "$nss" "$nsc" "$dst" "$out" -u -l "$BENCH_UDP_LEN" -w "$BENCH_UDP_WIN" \
+		-b "$bw" -t "$secs"; then
+		U_RX=0 U_TX=0 U_LOSS=100
+		blog "$pair $tag: iperf3 failed:" \
+			"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
+		return 0
+	fi
+	read -r U_RX U_TX U_LOSS < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
+		.sum_received.bytes / $l / .sum_received.seconds / 1000,
+		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
+		map(. * 100 | round / 100) | join(" ")' "$out")
+	ticks_rec "$pair" "$tag" "$secs"
+}
+
+lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
+
+# udp_knee PAIR NSS NSC DST: the udp64 figure (see the header).
+udp_knee() {
+	local pair="$1" nss="$2" nsc="$3" dst="$4" lo=0 hi mid k rep back ml
+	udp_run "$pair" "$nss" "$nsc" "$dst" 0 "$BENCH_T" udp-unpaced
+	blog "$pair udp$BENCH_UDP_LEN unpaced: rx $U_RX kpps, tx $U_TX kpps, loss $U_LOSS %"
+	rec "$pair" udp-unpaced rx_kpps "$U_RX"
+	rec "$pair" udp-unpaced loss_pct "$U_LOSS"
+	if ! lossy "$U_LOSS" && awk -v r="$U_RX" 'BEGIN { exit !(r > 0) }'; then
+		rec "$pair" udp knee_kpps "$U_RX"
+		rec "$pair" udp loss_pct "$U_LOSS"
+		rec "$pair" udp sender_bound 1
+		return 0
+	fi
+	hi="$(awk -v t="$U_TX" 'BEGIN { printf "%d", t * 1000 * 1.05 }')"
+	((hi > 0)) || hi=1000000
+	mid="$(awk -v r="$U_RX" 'BEGIN { printf "%d", r * 1000 }')"
+	((mid > 0 && mid < hi)) || mid=$((hi / 2))
+	for ((k = 1; k <= BENCH_KNEE_STEPS; k++)); do
+		udp_run "$pair" "$nss" "$nsc" "$dst" "$mid" "$BENCH_KNEE_T" "udp-probe$k"
+		blog "$pair udp probe $k: offered $((mid / 1000)) kpps -> rx $U_RX kpps, loss $U_LOSS %"
+		if lossy "$U_LOSS"; then hi=$mid; else lo=$mid; fi
+		mid=$(((lo + hi) / 2))
+	done
+	((lo > 0)) || lo=$((hi / 2))
+	for ((back = 0; back <= 3; back++)); do
+		: >"$BENCH_OUT/.knee"
+		for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+			udp_run "$pair" "$nss" "$nsc" "$dst" "$lo" "$BENCH_T" "udp-knee$back.$rep"
+			blog "$pair udp at $((lo / 1000)) kpps, run $rep: rx $U_RX kpps, loss $U_LOSS %"
+			echo "$U_RX $U_LOSS" >>"$BENCH_OUT/.knee"
+		done
+		ml="$(awk '{ print $2 }' "$BENCH_OUT/.knee" | sort -g |
+			awk '{ v[++n] = $1 } END { print v[int((n + 1) / 2)] }')"
+		lossy "$ml" && ((back < 3)) || break
+		lo=$((lo * 9 / 10))
+	done
+	while read -r r l; do
+		rec "$pair" udp knee_kpps "$r"
+		rec "$pair" udp loss_pct "$l"
+	done <"$BENCH_OUT/.knee"
+	# the CPU of the last confirming run stands for the knee
+	for n in "${PAIR_NODES[@]}"; do
+		rec "$pair" udp "cpu_pct_${n##*-}" "$(median "$pair" "udp-knee$back.$BENCH_REPS" \
+			"cpu_pct_${n##*-}")"
+	done
+}
+
+# run_pair PAIR: builds the pair's namespaces, starts its nodes, measures, stops them.
+NPAIR=0
+run_pair() {
+	local pair="$1" k1 k2 n1 n2 s1 s2 a2 rep out t0 g n t
+	case "$pair" in
+	ygg64-ygg64) k1=sut k2=sut ;;
+	go-go) k1=real k2=real ;;
+	ygg64-go) k1=sut k2=real ;;
+	go-ygg64) k1=real k2=sut ;;
+	*) fail "unknown pair '$pair' (ygg64-ygg64, go-go, ygg64-go, go-ygg64)" ;;
+	esac
+	NPAIR=$((NPAIR + 1))
+	s1=$((2 * NPAIR - 1)) s2=$((2 * NPAIR))
+	ns_new "$s1" "$s2"
+	ns_link "$s1" "$s2"
+	n1="$pair-1" n2="$pair-2"
+	cp "$(node_conf_file base1)" "$(node_conf_file "$n1")"
+	cp "$(node_conf_file base2)" "$(node_conf_file "$n2")"
+	node_patch "$n1" '.Listen = [$l] | .AdminListen = $a' \
+		--arg l "tcp://[$(ns_addr6 "$s1" "$s2")]:7001" --arg a "unix://$(node_sock "$n1")"
+	node_patch "$n2" '.Peers = [$p] | .AdminListen = $a' \
+		--arg p "tcp://[$(ns_addr6 "$s1" "$s2")]:7001" --arg a "unix://$(node_sock "$n2")"
+	a2="$(node_addr "$n2")"
+	blog "=== $pair: node 1 $k1, node 2 $k2 (namespaces $s1, $s2)"
+	node_start "$n1" "$s1" "$k1"
+	node_start "$n2" "$s2" "$k2"
+	PAIR_NODES=("$n1" "$n2")
+	wait_peer_up "$n2" "$(node_key "$n1")" 20
+	tun_wait "$n1"
+	tun_wait "$n2"
+	ns_exec "$s1" ping -6 -n -q -c 3 -i 0.2 -w 20 "$a2" >/dev/null ||
+		fail "$pair: node 1 cannot ping node 2 ($a2)"
+	rec "$pair" info impl "${NODE_IMPL[$n1]} ${NODE_IMPL[$n2]}"
+
+	# idle, before any load
+	sleep 1
+	ticks_mark
+	sleep "$BENCH_IDLE_T"
+	ticks_rec "$pair" idle "$BENCH_IDLE_T"
+	for n in "$n1" "$n2"; do
+		rec "$pair" idle "rss_mib_${n##*-}" "$(awk -v k="$(proc_rss_kb "${NODE_PID[$n]}")" \
+			'BEGIN { printf "%.1f", k / 1024 }')"
+	done
+
+	declare -A load0=()
+	for n in "$n1" "$n2"; do load0[$n]="$(proc_ticks "${NODE_PID[$n]}")"; done
+	for t in $BENCH_TESTS; do
+		case "$t" in
+		ping)
+			ns_exec "$s1" ping -6 -n -q -c 3 -i 0.2 -W 2 "$a2" >/dev/null 2>&1 || true
+			for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+				out="$(ns_exec "$s1" timeout 30 ping -6 -n -q -c 40 -i 0.05 -W 2 "$a2" 2>&1 ||
+					true)"
+				g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
+				[[ -n "$g" ]] && rec "$pair" ping rtt_ms "$g"
+				blog "$pair ping run $rep: ${g:-FAILED} ms"
+			done
+			;;
+		tcp1 | tcp4)
+			for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+				out="$BENCH_OUT/raw/$pair.$t.$rep.json"
+				wait_quiet
+				ticks_mark
+				t0="$(now_s)"
+				if iperf "$s2" "$s1" "$a2" "$out" -t "$BENCH_T" -P "${t#tcp}"; then
+					ticks_rec "$pair" "$t" "$(since "$t0")"
+					g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
+					rec "$pair" "$t" gbps "$g"
+					blog "$pair $t run $rep: $(printf '%.3f' "$g") Gbit/s"
+				else
+					blog "$pair $t run $rep: iperf3 failed:" \
+						"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
+				fi
+			done
+			;;
+		udp64 | udp)
+			udp_knee "$pair" "$s2" "$s1" "$a2"
+			;;
+		*) fail "unknown test '$t' (ping tcp1 tcp4 udp64)" ;;
+		esac
+	done
+	for n in "$n1" "$n2"; do
+		rec "$pair" load "cpu_s_${n##*-}" \
+			"$(ticks_to_s $(($(proc_ticks "${NODE_PID[$n]}") - load0[$n])))"
+		rec "$pair" load "hwm_mib_${n##*-}" "$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' \
+			"/proc/${NODE_PID[$n]}/status")"
+	done
+	node_stop "$n2"
+	node_stop "$n1"
+}
+
+# --- the table ---------------------------------------------------------------------------------
+# fig GROUP TEST METRIC: the median or "-"; ratio A B: A / B; sum2 A B: A + B.
+fig() { local v; v="$(median "$@")"; echo "${v:--}"; }
+# info_get KEY: a setting of the run, as recorded ("run info KEY VALUE").
+info_get() {
+	awk -F'\t' -v k="$1" '$1 == "run" && $2 == "info" && $3 == k { v = $4 } END { print v }' \
+		"$BENCH_OUT/results.tsv"
+}
+ratio() {
+	awk -v a="$1" -v b="$2" \
+		'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
+}
+sum2() {
+	awk -v a="$1" -v b="$2" \
+		'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) print a + b; else print "-" }'
+}
+# print_table: the table of $BENCH_OUT/results.tsv, with the run's settings recorded there.
+print_table() {
+	local BENCH_PAIRS BENCH_T BENCH_REPS BENCH_UDP_LEN impl hdr p
+	BENCH_PAIRS="$(info_get pairs)" BENCH_T="$(info_get t)" BENCH_REPS="$(info_get reps)"
+	BENCH_UDP_LEN="$(info_get udp_len)" impl="$(info_get impl)"
+	[[ "$impl" != real ]] || echo "(Y64_IMPL=real: every 'ygg64' node ran yggdrasil-go)"
+	echo "overlay pairs, BENCH_T=$BENCH_T s, BENCH_REPS=$BENCH_REPS (medians); per-node" \
+		"figures are node 1 (iperf3 client) / node 2 (server); ratios to go-go on the totals"
+	hdr="$(printf '%-30s' metric)"
+	for p in $BENCH_PAIRS; do hdr+="$(printf ' %15s' "$p")"; done
+	for p in $BENCH_PAIRS; do [[ "$p" == go-go ]] || hdr+="$(printf ' %9s' "$p/go")"; done
+	echo "$hdr"
+	row() { # WHAT TEST METRIC [per-node|no-ratio]
+		local what="$1" t="$2" m="$3" line p v x y
+		line="$(printf '%-30s' "$what")"
+		declare -A tot=()
+		for p in $BENCH_PAIRS; do
+			if [[ "${4:-}" == per-node* ]]; then
+				x="$(fig "$p" "$t" "${m}_1")" y="$(fig "$p" "$t" "${m}_2")"
+				v="$x/$y"
+				tot[$p]="$(sum2 "$x" "$y")"
+			else
+				v="$(fig "$p" "$t" "$m")"
+				[[ "$v" == - ]] || v="$(awk -v v="$v" 'BEGIN {
+					printf (v >= 100 ? "%.0f" : (v >= 10 ? "%.1f" : "%.3g")), v }')"
+				tot[$p]="$v"
+			fi
+			line+="$(printf ' %15s' "$v")"
+		done
+		for p in $BENCH_PAIRS; do
+			[[ "$p" == go-go ]] && continue
+			if [[ "${4:-}" == *no-ratio ]]; then
+				line+="$(printf ' %9s' '')"
+			else
+				line+="$(printf ' %9s' "$(ratio "${tot[$p]}" "${tot[go-go]:-}")")"
+			fi
+		done
+		echo "$line"
+	}
+	row "ping RTT (ms)" ping rtt_ms
+	row "TCP 1 stream (Gbit/s)" tcp1 gbps
+	row "TCP 4 streams (Gbit/s)" tcp4 gbps
+	row "UDP $BENCH_UDP_LEN B, <1% loss (kpps)" udp knee_kpps
+	row "  loss at that rate (%)" udp loss_pct no-ratio
+	row "  unpaced: rx (kpps)" udp-unpaced rx_kpps
+	row "idle RSS (MiB)" idle rss_mib per-node
+	row "idle CPU (% of a core)" idle cpu_pct per-node-no-ratio
+	row "CPU during tcp1 (%)" tcp1 cpu_pct per-node
+	row "CPU at the UDP knee (%)" udp cpu_pct per-node
+	row "CPU s over all load tests" load cpu_s per-node
+	row "peak RSS (MiB)" load hwm_mib per-node
+	for p in $BENCH_PAIRS; do
+		[[ -z "$(fig "$p" udp sender_bound)" || "$(fig "$p" udp sender_bound)" == - ]] ||
+			echo "note: $p: the unpaced UDP run lost < 1 %: sender-bound, the figure is a floor"
+	done
+}
+
+if [[ -n "${BENCH_NO_HARNESS:-}" ]]; then
+	print_table
+	exit 0
+fi
+command -v iperf3 >/dev/null || skip "needs iperf3 (scripts/deps.sh installs it)"
+command -v ping >/dev/null || skip "needs ping (scripts/deps.sh installs it)"
+[[ "$BENCH_PAIRS" != *ygg64* ]] || need_ygg64_bin
+mkdir -p "$BENCH_OUT/raw"
+rec run info pairs "$BENCH_PAIRS"
+rec run info t "$BENCH_T"
+rec run info reps "$BENCH_REPS"
+rec run info udp_len "$BENCH_UDP_LEN"
+rec run info impl "$Y64_IMPL"
+# The two identities every pair uses (copied to "<pair>-1" and "<pair>-2").
+node_conf base1 '.IfName = "ygg0" | .IfMTU = 65535'
+node_conf base2 '.IfName = "ygg0" | .IfMTU = 65535'
+for p in $BENCH_PAIRS; do run_pair "$p"; done
+print_table | tee "$BENCH_OUT/overlay-table.txt"
+echo "(raw results: $BENCH_OUT/results.tsv, iperf3 JSON in $BENCH_OUT/raw/)"
