@@ -12,7 +12,8 @@
  *
  * Timers (swept in pathfinder_tick): a path dies PF_PATH_TIMEOUT_MS after its last accepted
  * notify or last traffic received from its key while not broken; a rumor dies
- * PF_PATH_TIMEOUT_MS after its last lookup. PF_THROTTLE_MS spaces lookups per rumor and per
+ * PF_PATH_TIMEOUT_MS after its last lookup; while it holds a packet its lookup is repeated every
+ * PF_RETRY_MS. PF_THROTTLE_MS spaces lookups per rumor and per
  * path entry (reqTime is set only when the path entry is created, as in ironwood).
  */
 #include "core/pathfinder.h"
@@ -425,6 +426,33 @@ void pathfinder_reset_timeout(struct pathfinder *pf, const uint8_t key[32], uint
 		e->deadline = now_ms + PF_PATH_TIMEOUT_MS;
 }
 
+/*
+ * Asks again for the destinations that still have a packet waiting, every PF_RETRY_MS, until
+ * the rumor dies. ironwood looks up only when a packet is sent, so a lone packet whose lookup
+ * was lost (a bloom filter one tick behind, §6.3) waits for nothing: a session ACK, answered
+ * once to an INIT whose repeats are then ignored, is such a packet. This is local policy; the
+ * lookups themselves are ordinary ones (§7.3).
+ */
+static void retry_lookups(struct pathfinder *pf, uint64_t now_ms)
+{
+	uint8_t dest[PF_RETRY_BATCH][PROTO_KEY_LEN];
+	size_t n = 0;
+
+	/* Collect first: a lookup's callbacks may change the rumor table. */
+	for (size_t i = 0; i < pf->rumors.n && n < PF_RETRY_BATCH; i++) {
+		struct pf_rumor *r = pf->rumors.v[i];
+
+		if (!r->pkt || elapsed_below(now_ms, r->send_time, PF_RETRY_MS))
+			continue;
+		r->send_time = now_ms; /* the deadline stays: retries end with the rumor */
+		memcpy(dest[n++], r->dest, PROTO_KEY_LEN);
+	}
+	for (size_t i = 0; i < n; i++) {
+		pf->stats.lookups_retried++;
+		send_lookup(pf, dest[i], now_ms);
+	}
+}
+
 void pathfinder_tick(struct pathfinder *pf, uint64_t now_ms)
 {
 	for (size_t i = pf->paths.n; i-- > 0;)
@@ -433,6 +461,7 @@ void pathfinder_tick(struct pathfinder *pf, uint64_t now_ms)
 	for (size_t i = pf->rumors.n; i-- > 0;)
 		if (((struct pf_rumor *)pf->rumors.v[i])->deadline <= now_ms)
 			rumor_remove(pf, i);
+	retry_lookups(pf, now_ms);
 }
 
 /* ---- lifecycle and queries ---- */

@@ -30,6 +30,8 @@ struct pkt_pool;
 enum {
 	PF_PATH_TIMEOUT_MS = 60000, /* PATH_TIMEOUT (§7.6) */
 	PF_THROTTLE_MS = 1000,	    /* PATH_THROTTLE (§7.6) */
+	PF_RETRY_MS = 2000,	    /* repeat the lookup of a rumor holding a packet (local) */
+	PF_RETRY_BATCH = 64,	    /* at most this many repeated lookups per tick */
 	PF_PATHS_MAX = 2048,	    /* path cache cap: the oldest-expiring entry is evicted */
 	PF_RUMORS_MAX = 1024,	    /* rumor cap: likewise */
 	/* pool pkts held at once: per-path copies of the last packet plus packets waiting in
@@ -83,6 +85,7 @@ struct pathfinder_path_info {
 
 struct pathfinder_stats {
 	uint64_t lookups_started;
+	uint64_t lookups_retried; /* repeated for a waiting packet (PF_RETRY_MS) */
 	uint64_t notifies_sent;	 /* answers to lookups for us */
 	uint64_t paths_evicted;	 /* the cache was full */
 	uint64_t rumors_evicted; /* likewise */

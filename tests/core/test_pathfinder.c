@@ -529,3 +529,35 @@ Test(pathfinder, paths_are_capped)
 	cr_assert_not(pathfinder_find_path(E.pf, kfirst, NULL), "the oldest was evicted");
 	keys_free(first);
 }
+
+Test(pathfinder, waiting_packet_repeats_its_lookup)
+{
+	const uint64_t p1[] = {1};
+	struct proto_notify n;
+
+	/* A lone packet (say a session ACK) whose first lookup found nobody. */
+	cr_assert_eq(pathfinder_send(E.pf, E.kb, payload(0xb1, 10), 1000), PF_BUFFERED);
+	cr_assert_eq(E.nlookups, 1);
+	pathfinder_tick(E.pf, 1000 + PF_RETRY_MS - 1);
+	cr_assert_eq(E.nlookups, 1, "not before PF_RETRY_MS");
+	pathfinder_tick(E.pf, 1000 + PF_RETRY_MS);
+	cr_assert_eq(E.nlookups, 2, "the lookup is repeated while the packet waits");
+	cr_assert_arr_eq(E.lookup.dest, E.kb, 32);
+	cr_assert_eq(pathfinder_get_stats(E.pf)->lookups_retried, 1);
+	/* the repeated lookup is answered: the packet goes out */
+	make_notify(&n, E.b, E.ka, 9, 1, p1);
+	cr_assert_eq(pathfinder_handle_notify(E.pf, &n, 3500), PF_ACCEPTED);
+	cr_assert_eq(E.ntraffic, 1);
+	cr_assert_eq(E.traffic[0].first, 0xb1);
+	/* nothing waits any more: no further lookups */
+	pathfinder_tick(E.pf, 10000);
+	cr_assert_eq(E.nlookups, 2);
+}
+
+Test(pathfinder, plain_rumor_is_not_repeated)
+{
+	pathfinder_lookup(E.pf, E.kb, 1000);
+	cr_assert_eq(E.nlookups, 1);
+	pathfinder_tick(E.pf, 1000 + 3 * PF_RETRY_MS);
+	cr_assert_eq(E.nlookups, 1, "no packet waits: no repeat");
+}
