@@ -6,6 +6,7 @@
  */
 #include "core/addr.h"
 #include "support/hex.h"
+#include "support/tsv.h"
 
 #include <criterion/criterion.h>
 
@@ -16,34 +17,11 @@
 
 #define VECTORS YGG64_TEST_DATA "/vectors/"
 
-enum { MAX_ROWS = 64, MAX_COLS = 8 };
-
-/* A TSV file split in place: rows[i][j] points into buf. Comment lines are skipped. */
-struct tsv {
-	char *buf;
-	char *rows[MAX_ROWS][MAX_COLS];
-	int ncols[MAX_ROWS];
-	int nrows;
-};
-
+/* Loads a vector file or fails the test. */
 static void tsv_load(struct tsv *t, const char *path)
 {
-	char *line, *save = NULL;
-
-	memset(t, 0, sizeof(*t));
-	t->buf = th_read_file(path, NULL);
-	cr_assert_not_null(t->buf, "cannot read %s", path);
-	for (line = strtok_r(t->buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f, *fsave = NULL;
-
-		if (line[0] == '#')
-			continue;
-		cr_assert_lt(t->nrows, MAX_ROWS);
-		for (f = strtok_r(line, "\t", &fsave); f && t->ncols[t->nrows] < MAX_COLS;
-		     f = strtok_r(NULL, "\t", &fsave))
-			t->rows[t->nrows][t->ncols[t->nrows]++] = f;
-		t->nrows++;
-	}
+	cr_assert(ts_tsv_load(t, path), "cannot read %s (or more than %d rows)", path,
+		  TSV_MAX_ROWS);
 }
 
 static void unhex_exact(const char *hex, uint8_t *out, size_t n)
@@ -97,7 +75,7 @@ Test(addr, vectors_address_and_subnet)
 		/* §4.2: subnet = address bytes 1..7 under a 0x03 first byte. */
 		assert_bytes(gsub + 1, got + 1, 7, "subnet body", i);
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 }
 
 /* Partial key, mask and xKey from refimpl.py for every key (§4.3). */
@@ -136,7 +114,7 @@ Test(addr, vectors_partial_key_mask_xkey)
 		addr_partial_key(s16, sizeof(s16), k2, m2);
 		assert_bytes(k2, wx, 32, "partial key of 16-byte subnet", i);
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 }
 
 /* Flipping any known bit breaks the match; flipping an unknown bit does not. */
@@ -161,7 +139,7 @@ Test(addr, key_matches_respects_mask)
 				     bit);
 		}
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 }
 
 /*

@@ -6,6 +6,7 @@
 #define YGG64_CRYPTO_INTERNAL /* keys_x25519_secret is crypto-internal */
 #include "crypto/keys.h"
 #include "support/hex.h"
+#include "support/tsv.h"
 
 #include <criterion/criterion.h>
 
@@ -33,34 +34,11 @@ static void setup(void)
 
 TestSuite(keys, .init = setup);
 
-enum { MAX_ROWS = 64, MAX_COLS = 8 };
-
-/* A TSV file split in place: rows[i][j] points into buf. Comment lines are skipped. */
-struct tsv {
-	char *buf;
-	char *rows[MAX_ROWS][MAX_COLS];
-	int ncols[MAX_ROWS];
-	int nrows;
-};
-
+/* Loads a vector file or fails the test. */
 static void tsv_load(struct tsv *t, const char *path)
 {
-	char *line, *save = NULL;
-
-	memset(t, 0, sizeof(*t));
-	t->buf = th_read_file(path, NULL);
-	cr_assert_not_null(t->buf, "cannot read %s", path);
-	for (line = strtok_r(t->buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f, *fsave = NULL;
-
-		if (line[0] == '#')
-			continue;
-		cr_assert_lt(t->nrows, MAX_ROWS);
-		for (f = strtok_r(line, "\t", &fsave); f && t->ncols[t->nrows] < MAX_COLS;
-		     f = strtok_r(NULL, "\t", &fsave))
-			t->rows[t->nrows][t->ncols[t->nrows]++] = f;
-		t->nrows++;
-	}
+	cr_assert(ts_tsv_load(t, path), "cannot read %s (or more than %d rows)", path,
+		  TSV_MAX_ROWS);
 }
 
 static void unhex_exact(const char *hex, uint8_t *out, size_t n)
@@ -140,7 +118,7 @@ Test(keys, from_hex_every_vector)
 		assert_pub(kp, t.rows[i][1], i);
 		keys_free(kp);
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 }
 
 Test(keys, from_hex_rejects_mismatched_public_half)
@@ -164,7 +142,7 @@ Test(keys, from_hex_rejects_mismatched_public_half)
 		cr_assert_null(keys_from_hex(bad, &why), "row %d", i);
 		cr_assert_str_eq(why, mismatch_why);
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 }
 
 Test(keys, from_hex_rejects_bad_length_and_characters)
@@ -227,7 +205,7 @@ Test(keys, pub_from_hex)
 		cr_assert(keys_pub_from_hex(upper, pub), "row %d", i);
 		cr_assert_eq(memcmp(pub, want, 32), 0, "row %d", i);
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 
 	memset(pub, 0x5a, 32);
 	memcpy(keep, pub, 32);
@@ -328,7 +306,7 @@ Test(keys, pem_round_trip_every_vector)
 		keys_free(back);
 		keys_free(kp);
 	}
-	free(t.buf);
+	ts_tsv_free(&t);
 }
 
 /* CRLF, other line wrapping and surrounding whitespace are accepted. */
@@ -585,8 +563,8 @@ Test(keys, x25519_every_vector)
 		cr_assert_eq(memcmp(sk, raw, 32), 0, "row %d clamp", i);
 		keys_free(kp);
 	}
-	free(av.buf);
-	free(dv.buf);
+	ts_tsv_free(&av);
+	ts_tsv_free(&dv);
 }
 
 Test(keys, x25519_rejects_small_order_points)
