@@ -14,6 +14,7 @@
 #include "crypto/sign.h"
 #include "lib/wire.h"
 #include "support/hex.h"
+#include "support/speckeys.h"
 
 #include <criterion/criterion.h>
 
@@ -34,58 +35,10 @@ static void setup(void)
 
 TestSuite(proto, .init = setup);
 
-static void assert_bytes(const uint8_t *got, size_t gn, const uint8_t *want, size_t wn,
-			 const char *what)
-{
-	char *hg = malloc(2 * gn + 1), *hw = malloc(2 * wn + 1);
-
-	th_hex(got, gn, hg);
-	th_hex(want, wn, hw);
-	cr_assert(gn == wn && memcmp(got, want, gn) == 0, "%s:\n got  %s\n want %s", what, hg, hw);
-	free(hg);
-	free(hw);
-}
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	long n = th_unhex(hex, out, cap);
-
-	cr_assert_geq(n, 0, "bad hex %s", hex);
-	return (size_t)n;
-}
-
-/* Spec §11 keys: seed bytes first..first+31, public key. */
-/* clang-format off */
-static const struct test_key {
-	char name;
-	uint8_t first;
-	const char *pub;
-} test_keys[] = {
-	{ 'A', 0x00, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8" },
-	{ 'B', 0x20, "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7" },
-	{ 'C', 0x40, "2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d" },
-};
-/* clang-format on */
-
-static const struct test_key *key_named(char name)
-{
-	for (size_t i = 0; i < 3; i++) {
-		if (test_keys[i].name == name)
-			return &test_keys[i];
-	}
-	cr_assert_fail("no key %c", name);
-	return NULL;
-}
-
-static void pub_of(char name, uint8_t pub[32])
-{
-	cr_assert_eq(unhex(key_named(name)->pub, pub, 32), 32);
-}
-
 /* The keypair of a test key; keys_from_hex wants seed || pub and checks they agree. */
 static struct keypair *kp_of(char name)
 {
-	const struct test_key *k = key_named(name);
+	const struct ts_spec_key *k = ts_spec_key(name);
 	uint8_t seed[32];
 	char hex[129];
 	struct keypair *kp;
@@ -114,11 +67,11 @@ static size_t with_len(const uint8_t *frame, size_t n, uint8_t *out, size_t cap)
 static void assert_frame_hex(const struct wire_wr *wr, const char *want_hex, const char *what)
 {
 	uint8_t got[BUF], want[BUF];
-	size_t gn, wn = unhex(want_hex, want, sizeof(want));
+	size_t gn, wn = ts_unhex(want_hex, want, sizeof(want));
 
 	cr_assert(wire_wr_ok(wr), "%s: encoder overflow", what);
 	gn = with_len(wr->p, wr->len, got, sizeof(got));
-	assert_bytes(got, gn, want, wn, what);
+	ts_assert_bytes(got, gn, want, wn, what);
 }
 
 /* ---- §11 frames rebuilt from the seeds (selftest.py) ---- */
@@ -140,7 +93,7 @@ static bool stream_has(const char *name, const uint8_t *frame, size_t n)
 			continue;
 		hl = strlen(line + nl + 1);
 		b = malloc(hl / 2 + 1);
-		hl = unhex(line + nl + 1, b, hl / 2 + 1);
+		hl = ts_unhex(line + nl + 1, b, hl / 2 + 1);
 		found = memmem(b, hl, frame, n) != NULL;
 		free(b);
 	}
@@ -174,12 +127,12 @@ Test(proto, seed_metas)
 	uint8_t got[PROTO_META_LEN], want[PROTO_META_LEN];
 
 	meta_of('B', 0, NULL, got);
-	unhex("6d657461 0075 0000 0002 0000 0001 0002 0005 0002 0020"
+	ts_unhex("6d657461 0075 0000 0002 0000 0001 0002 0005 0002 0020"
 	      "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7 0003 0001 00"
 	      "ebccd3e77d07fb4ed9834cd79e17cbb4eaab98c45eb5ed516359ddd58a890d52"
 	      "0e332299e378eca19d3b83c2116d6a31df6b96d6ddc87e7c329de6a1f6353f0d",
 	      want, sizeof(want));
-	assert_bytes(got, sizeof(got), want, sizeof(want), "meta B");
+	ts_assert_bytes(got, sizeof(got), want, sizeof(want), "meta B");
 	cr_assert(stream_has("run1 B->A", got, sizeof(got)));
 	meta_of('A', 0, NULL, got);
 	cr_assert(stream_has("run1 A->B", got, sizeof(got)));
@@ -210,7 +163,7 @@ Test(proto, seed_sigreq_sigres)
 	/* psig = Sign_A(B || A || 02 || c3b1eec2cda08ba1a301 || 01), §11. */
 	n = proto_sig_preimage(pre, kb, ka, rs.seq, rs.nonce, rs.port);
 	cr_assert_eq(n, 32 + 32 + 1 + 10 + 1);
-	assert_bytes(pre + 64, n - 64,
+	ts_assert_bytes(pre + 64, n - 64,
 		     (const uint8_t *)"\x02\xc3\xb1\xee\xc2\xcd\xa0\x8b\xa1\xa3\x01\x01", 12,
 		     "preimage tail");
 	sign_detached(a, pre, n, rs.psig);
@@ -254,15 +207,15 @@ Test(proto, seed_announces)
 	gn = with_len(buf, wr.len, got, sizeof(got));
 	cr_assert_eq(gn, 206);
 	/* cc01 04 || A || A || 01 8edcac9ebbff99fc23 00 || sig || sig */
-	wn = unhex("cc0104", want, sizeof(want));
+	wn = ts_unhex("cc0104", want, sizeof(want));
 	memcpy(want + wn, an.key, 32);
 	memcpy(want + wn + 32, an.key, 32);
 	wn += 64;
-	wn += unhex("018edcac9ebbff99fc2300", want + wn, sizeof(want) - wn);
+	wn += ts_unhex("018edcac9ebbff99fc2300", want + wn, sizeof(want) - wn);
 	memcpy(want + wn, an.sig, 64);
 	memcpy(want + wn + 64, an.sig, 64);
 	wn += 128;
-	assert_bytes(got, gn, want, wn, "Announce A root");
+	ts_assert_bytes(got, gn, want, wn, "Announce A root");
 	assert_in_stream(&wr, "run1 A->B");
 
 	/* B, child of A: psig by A, sig by B, over the same preimage. */
@@ -289,14 +242,14 @@ Test(proto, seed_lookup_partial_key)
 	uint8_t ka[32], addr[16], mask[32], buf[BUF], want[32];
 	struct wire_wr wr;
 
-	pub_of('B', lk.source);
-	pub_of('A', ka);
+	ts_spec_pub('B', lk.source);
+	ts_spec_pub('A', ka);
 	/* The partial key of A recovered from its IPv6 address (unknown low bits are 1). */
 	addr_from_key(ka, addr);
 	addr_partial_key(addr, sizeof(addr), lk.dest, mask);
 	memset(want, 0xff, sizeof(want));
-	unhex("03a107bff3ce10be1d70dd18e74bc1", want, 15);
-	assert_bytes(lk.dest, 32, want, 32, "partial key of A");
+	ts_unhex("03a107bff3ce10be1d70dd18e74bc1", want, 15);
+	ts_assert_bytes(lk.dest, 32, want, 32, "partial key of A");
 	wire_wr_init(&wr, buf, sizeof(buf));
 	proto_lookup_encode(&wr, &lk);
 	cr_assert(wire_wr_ok(&wr));
@@ -322,7 +275,7 @@ Test(proto, seed_notify)
 	keys_public(b, nt.dest);
 	/* Signed: uv(seq) || path incl. its 00 (§4.6): b7ae9fd806 00. */
 	n = proto_notify_preimage(pre, sizeof(pre), nt.info_seq, &nt.info_path);
-	assert_bytes(pre, n, (const uint8_t *)"\xb7\xae\x9f\xd8\x06\x00", 6, "notify preimage");
+	ts_assert_bytes(pre, n, (const uint8_t *)"\xb7\xae\x9f\xd8\x06\x00", 6, "notify preimage");
 	sign_detached(a, pre, n, nt.info_sig);
 	wire_wr_init(&wr, buf, sizeof(buf));
 	proto_notify_encode(&wr, &nt);
@@ -353,7 +306,7 @@ static void bloom_of(const char *names, struct wire_wr *wr, uint8_t *buf, size_t
 	for (; *names; names++) {
 		uint8_t k[32];
 
-		pub_of(*names, k);
+		ts_spec_pub(*names, k);
 		bloom_add_key(&b, k);
 	}
 	wire_wr_init(wr, buf, cap);
@@ -424,7 +377,7 @@ Test(proto, frame_level_rejects)
 static bool sigreq_hex(const char *hex, struct proto_sigreq *r)
 {
 	uint8_t b[64];
-	size_t n = unhex(hex, b, sizeof(b));
+	size_t n = ts_unhex(hex, b, sizeof(b));
 	uint8_t *copy = malloc(n ? n : 1);
 	bool ok;
 
@@ -513,7 +466,7 @@ Test(proto, path_depth_and_terminator)
 	cr_assert_eq(lk->from.len, PROTO_PATH_MAX);
 	wire_wr_init(&wr, out, sizeof(out));
 	proto_lookup_encode(&wr, lk);
-	assert_bytes(out + 1, wr.len - 1, b, n, "deepest path round trip");
+	ts_assert_bytes(out + 1, wr.len - 1, b, n, "deepest path round trip");
 	n = lookup_with_path(b, sizeof(b), PROTO_PATH_MAX + 1);
 	cr_assert_not(proto_lookup_decode(b, n, lk));
 	/* The decoder stops at the first zero: a second 00 is a trailing byte. */
@@ -615,7 +568,7 @@ Test(proto, sig_preimage_bounds)
 static bool meta_body(const char *tlv_hex, struct proto_meta *m)
 {
 	uint8_t b[512];
-	size_t n = unhex(tlv_hex, b, sizeof(b) - 64);
+	size_t n = ts_unhex(tlv_hex, b, sizeof(b) - 64);
 	uint8_t *copy = malloc(n + 64);
 	bool ok;
 

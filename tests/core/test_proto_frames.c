@@ -16,6 +16,7 @@
 #include "crypto/sign.h"
 #include "lib/wire.h"
 #include "support/hex.h"
+#include "support/speckeys.h"
 
 #include <criterion/criterion.h>
 
@@ -36,54 +37,6 @@ static void setup(void)
 }
 
 TestSuite(proto_frames, .init = setup);
-
-static void assert_bytes(const uint8_t *got, size_t gn, const uint8_t *want, size_t wn,
-			 const char *what)
-{
-	char *hg = malloc(2 * gn + 1), *hw = malloc(2 * wn + 1);
-
-	th_hex(got, gn, hg);
-	th_hex(want, wn, hw);
-	cr_assert(gn == wn && memcmp(got, want, gn) == 0, "%s:\n got  %s\n want %s", what, hg, hw);
-	free(hg);
-	free(hw);
-}
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	long n = th_unhex(hex, out, cap);
-
-	cr_assert_geq(n, 0, "bad hex %s", hex);
-	return (size_t)n;
-}
-
-/* Spec §11 keys: seed bytes first..first+31, public key. */
-/* clang-format off */
-static const struct test_key {
-	char name;
-	uint8_t first;
-	const char *pub;
-} test_keys[] = {
-	{ 'A', 0x00, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8" },
-	{ 'B', 0x20, "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7" },
-	{ 'C', 0x40, "2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d" },
-};
-/* clang-format on */
-
-static const struct test_key *key_named(char name)
-{
-	for (size_t i = 0; i < 3; i++) {
-		if (test_keys[i].name == name)
-			return &test_keys[i];
-	}
-	cr_assert_fail("no key %c", name);
-	return NULL;
-}
-
-static void pub_of(char name, uint8_t pub[32])
-{
-	cr_assert_eq(unhex(key_named(name)->pub, pub, 32), 32);
-}
 
 /* ---- typed decode/encode through one table (the test's own dispatch) ---- */
 
@@ -163,7 +116,7 @@ static void check_frame(const uint8_t *frame, size_t n, union msg *m, const char
 		cr_assert_not(proto_frame_is_valid(frame, 0)); /* N == 0 */
 		wire_wr_init(&wr, out, sizeof(out));
 		proto_keepalive_encode(&wr);
-		assert_bytes(out, wr.len, frame, n, what);
+		ts_assert_bytes(out, wr.len, frame, n, what);
 		free(copy);
 		return;
 	}
@@ -172,7 +125,7 @@ static void check_frame(const uint8_t *frame, size_t n, union msg *m, const char
 	wire_wr_init(&wr, out, sizeof(out));
 	c->encode(&wr, m);
 	cr_assert(wire_wr_ok(&wr));
-	assert_bytes(out, wr.len, frame, n, what);
+	ts_assert_bytes(out, wr.len, frame, n, what);
 	if (type == PROTO_TRAFFIC) {
 		hdr = m->traffic.header_len;
 		cr_assert_eq(hdr + m->traffic.payload_len, n - 1);
@@ -233,7 +186,7 @@ static int load_streams(struct stream *s)
 		s[ns].to = strstr(line, "->")[2];
 		hl = strlen(colon + 1);
 		s[ns].b = malloc(hl / 2 + 1);
-		s[ns].n = unhex(colon + 1, s[ns].b, hl / 2 + 1);
+		s[ns].n = ts_unhex(colon + 1, s[ns].b, hl / 2 + 1);
 		ns++;
 	}
 	free(buf);
@@ -286,7 +239,7 @@ Test(proto_frames, captured_metas)
 		cr_assert(proto_meta_decode(s[i].b + 6, 117, &m), "%s", s[i].name);
 		cr_assert_eq(m.major, 0);
 		cr_assert_eq(m.minor, 5);
-		pub_of(s[i].from, pub);
+		ts_spec_pub(s[i].from, pub);
 		cr_assert_eq(memcmp(m.key, pub, 32), 0, "%s: key", s[i].name);
 		/* run2: priority A=2, B=3. */
 		if (password_of(&s[i]))
@@ -295,7 +248,7 @@ Test(proto_frames, captured_metas)
 		cr_assert(hash_meta_digest(password_of(&s[i]), m.key, d));
 		cr_assert(sign_verify(m.key, d, 64, m.sig), "%s: meta signature", s[i].name);
 		proto_meta_encode(again, &m);
-		assert_bytes(again, sizeof(again), s[i].b, PROTO_META_LEN, s[i].name);
+		ts_assert_bytes(again, sizeof(again), s[i].b, PROTO_META_LEN, s[i].name);
 	}
 	free_streams(s, ns);
 }
@@ -306,8 +259,8 @@ static void check_sigs(const struct stream *s, const union msg *m, unsigned type
 	uint8_t pre[256], sender[32], receiver[32];
 	size_t n;
 
-	pub_of(s->from, sender);
-	pub_of(s->to, receiver);
+	ts_spec_pub(s->from, sender);
+	ts_spec_pub(s->to, receiver);
 	if (type == PROTO_SIGRES) {
 		const struct proto_sigres *r = &m->sigres;
 
@@ -450,7 +403,7 @@ static void check_field(unsigned type, const union msg *m, const char *name, con
 		return;
 	}
 	if (type == PROTO_TRAFFIC && strcmp(name, "payload_head") == 0) {
-		size_t n = unhex(strndupa(val + 1, strcspn(val + 1, "'")), bytes, sizeof(bytes));
+		size_t n = ts_unhex(strndupa(val + 1, strcspn(val + 1, "'")), bytes, sizeof(bytes));
 
 		cr_assert_leq(n, m->traffic.payload_len);
 		cr_assert_eq(memcmp(m->traffic.payload, bytes, n), 0, "payload head");
@@ -466,7 +419,7 @@ static void check_field(unsigned type, const union msg *m, const char *name, con
 			cr_assert_eq(*(const uint64_t *)p, strtoull(val, NULL, 10), "%s", name);
 		} else if (f->kind == F_BYTES) {
 			cr_assert_eq(
-			    unhex(strndupa(val + 1, strcspn(val + 1, "'")), bytes, sizeof(bytes)),
+			    ts_unhex(strndupa(val + 1, strcspn(val + 1, "'")), bytes, sizeof(bytes)),
 			    f->len);
 			cr_assert_eq(memcmp(p, bytes, f->len), 0, "%s", name);
 		} else {
@@ -561,7 +514,7 @@ static void check_decoded_file(const char *path, int want_streams)
 				continue;
 			for (j = 0; j < nf; j++) {
 				uint8_t want[256];
-				size_t wn = unhex(df[j].hex, want, sizeof(want)), pre;
+				size_t wn = ts_unhex(df[j].hex, want, sizeof(want)), pre;
 
 				/* decoded hex includes the length prefix */
 				pre = wire_uvarint_len(fl[j]);
@@ -615,16 +568,16 @@ Test(proto_frames, broken_layout)
 	struct wire_wr wr;
 	size_t wn = 0;
 
-	pub_of('A', br.source);
-	pub_of('C', br.dest);
+	ts_spec_pub('A', br.source);
+	ts_spec_pub('C', br.dest);
 	wire_wr_init(&wr, buf, sizeof(buf));
 	proto_broken_encode(&wr, &br);
-	wn = unhex("08 01 ac02 00 05", want, sizeof(want));
+	wn = ts_unhex("08 01 ac02 00 05", want, sizeof(want));
 	memcpy(want + wn, br.source, 32);
 	memcpy(want + wn + 32, br.dest, 32);
 	wn += 64;
 	cr_assert(wire_wr_ok(&wr));
-	assert_bytes(buf, wr.len, want, wn, "PathBroken");
+	ts_assert_bytes(buf, wr.len, want, wn, "PathBroken");
 	cr_assert(proto_broken_decode(buf + 1, wr.len - 1, &back));
 	cr_assert(proto_path_equal(&back.path, &br.path));
 	cr_assert_eq(back.watermark, 5);
