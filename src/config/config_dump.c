@@ -114,13 +114,9 @@ static const char *cidr_get(const void *ctx, size_t i, char *buf)
 
 /* ---- per-type printers; `at` is the YAML column of the key, or the JSON nesting level ---- */
 
-static void out_str(struct dumper *d, const struct ckey *k, const void *base, int at)
+/* A string value after its key: quoted JSON, or " value\n" in YAML. */
+static void out_scalar(struct dumper *d, const char *s)
 {
-	const char *s = *(char *const *)ckey_field(k, base);
-
-	(void)at;
-	if (!s)
-		s = ""; /* only a config built by code can hold NULL here */
 	if (d->is_json) {
 		cnode_json_string(d->f, s);
 		return;
@@ -128,6 +124,16 @@ static void out_str(struct dumper *d, const struct ckey *k, const void *base, in
 	fputc(' ', d->f);
 	cnode_yaml_string(d->f, s);
 	fputc('\n', d->f);
+}
+
+static void out_str(struct dumper *d, const struct ckey *k, const void *base, int at)
+{
+	const char *s = *(char *const *)ckey_field(k, base);
+
+	(void)at;
+	if (!s)
+		s = ""; /* only a config built by code can hold NULL here */
+	out_scalar(d, s);
 }
 
 static void out_bool(struct dumper *d, const struct ckey *k, const void *base, int at)
@@ -286,13 +292,7 @@ static void out_prefix64(struct dumper *d, const struct ckey *k, const void *bas
 	(void)k;
 	(void)at;
 	inet_prefix_format(&((const struct config_nat64 *)base)->prefix, buf);
-	if (d->is_json) {
-		cnode_json_string(d->f, buf);
-		return;
-	}
-	fputc(' ', d->f);
-	cnode_yaml_string(d->f, buf);
-	fputc('\n', d->f);
+	out_scalar(d, buf);
 }
 
 static void out_pool4(struct dumper *d, const struct ckey *k, const void *base, int at)
@@ -312,13 +312,7 @@ static void out_ports(struct dumper *d, const struct ckey *k, const void *base, 
 	(void)k;
 	(void)at;
 	snprintf(buf, sizeof(buf), "%u-%u", nat->port_min, nat->port_max);
-	if (d->is_json) {
-		cnode_json_string(d->f, buf);
-		return;
-	}
-	fputc(' ', d->f);
-	cnode_yaml_string(d->f, buf);
-	fputc('\n', d->f);
+	out_scalar(d, buf);
 }
 
 static void out_enum(struct dumper *d, const struct ckey *k, const void *base, int at)
