@@ -3,14 +3,15 @@
 # node R (namespace 2), both with TUNs. S dials R through a recording relay in its namespace
 # (tcp://, so the frames are plain), and the test reads the TRAFFIC headers off the recorded
 # link (sessions-core-admin §2.4: senderKeySeq, receiverKeySeq, nonce).
-# Why a rotation must happen: the handshake leaves both sides at keySeq 2, each with a
-# traffic-driven rotation stamped at the session's start; a side rotates again on the first
-# packet that arrives from the peer's next key more than 60 s after its previous rotation
-# (§2.6.4, rate limit §2.6.5), and the peer follows on the next packet back. So a two-way flow
-# that lasts past ~61 s from the session's first packet must show senderKeySeq 3 both ways.
+# Why a rotation must happen: after the handshake each side has a traffic-driven rotation
+# stamped at the session's start (keySeq 2 or 3, depending on which side's packets arrived
+# first); a side rotates again on the first packet that arrives from the peer's next key more
+# than 60 s after its previous rotation (§2.6.4, rate limit §2.6.5), and the peer follows on
+# the next packet back. So a two-way flow that lasts past ~61 s from the session's first
+# packet must show a higher senderKeySeq at its end than during its bulk, both ways.
 # The test: a ping sets the session up, then two paced TCP transfers (one each way, a 8 KiB
 # write every 100 ms for 68 s) run through it. Checks: both SHA-256 match; both directions of
-# the link carry TRAFFIC at keySeq >= 3, with traffic at the old and at the new key (the
+# the link carry TRAFFIC at a last keySeq K >= 3, with bulk traffic below K and after it (the
 # transfers went on across the rotation); within one direction senderKeySeq never decreases
 # and the nonce strictly increases while it is unchanged (no replay window, §2.6.5); both
 # getSessions list the other, and the session is older than the rotation (not re-created).
@@ -116,11 +117,14 @@ for dir in "c2s ${ks:0:8} ${kr:0:8} S->R" "s2c ${kr:0:8} ${ks:0:8} R->S"; do
 		fail "$what: TRAFFIC headers go backwards ($summary)"
 	pass "$what: senderKeySeq never decreases, nonces increase within a key" \
 		"(keySeq:messages $summary)"
-	old="$(awk '$3 < 3' "$T_TMP/hdr.$f" | wc -l)" new="$(awk '$3 >= 3' "$T_TMP/hdr.$f" | wc -l)"
-	((old >= 100 && new >= 20)) ||
-		fail "$what: want >= 100 TRAFFIC messages before keySeq 3 and >= 20 at keySeq >= 3," \
-			"got $old and $new ($summary)"
-	pass "$what: the transfer went on across the rotation ($old TRAFFIC messages at keySeq" \
-		"< 3, then $new at keySeq >= 3)"
+	# K: the last key; the rotation to it must fall inside the transfer.
+	last="$(awk 'END { print $3 + 0 }' "$T_TMP/hdr.$f")"
+	old="$(awk -v k="$last" '$3 < k' "$T_TMP/hdr.$f" | wc -l)"
+	new="$(awk -v k="$last" '$3 == k' "$T_TMP/hdr.$f" | wc -l)"
+	((last >= 3 && old >= 100 && new >= 20)) ||
+		fail "$what: want a last keySeq >= 3 with >= 100 TRAFFIC messages before it and" \
+			">= 20 at it, got keySeq $last, $old and $new ($summary)"
+	pass "$what: the transfer went on across the rotation ($old TRAFFIC messages below" \
+		"keySeq $last, then $new at it)"
 done
 done_ok
