@@ -16,9 +16,10 @@
  * Transmit path: link_send prepends the uvarint in the pkt headroom and queues it (bounded,
  * drops counted). A uv_check_t (frames queued from I/O callbacks) and a uv_idle_t (frames queued
  * from timers, which would otherwise wait for the next poll) flush the queue once per loop
- * iteration as a single uv_write of up to IOV_BATCH iovecs; only one write is in flight and it
- * holds its pkts until the write callback. With TLS the frames are coalesced into records and
- * the ciphertext goes out in one write.
+ * iteration as one writev of up to IOV_BATCH iovecs (uv_try_write). What the socket does not
+ * take goes through uv_write: only one write is in flight and it holds its pkts until the write
+ * callback. With TLS the frames are coalesced into records and the ciphertext goes out in one
+ * write.
  *
  * Timers:
  * - deadline: dial (5 s, covers TLS for outbound tls://), meta handshake (6 s; inbound TLS
@@ -325,16 +326,39 @@ static void on_write(uv_write_t *req, int status)
 	do_flush(l);
 }
 
-static void write_bufs(struct link *l, uv_buf_t *bufs, unsigned n)
+/*
+ * Writes bufs with one writev (uv_try_write) when the socket takes them all, the usual case:
+ * then there is no write request, no EPOLLOUT watcher change and no extra loop turn for its
+ * callback. Only what the socket refused goes through uv_write, which keeps the one-write-in-
+ * flight rule. Returns 1 when everything was written now, 0 when a write is in flight, -1 when
+ * the link was closed.
+ */
+static int write_bufs(struct link *l, uv_buf_t *bufs, unsigned n)
 {
-	int r = uv_write(&l->wreq, &l->io.s, bufs, n, on_write);
+	int r = uv_try_write(&l->io.s, bufs, n);
+	size_t done;
+	unsigned k = 0;
 
+	if (r == UV_EAGAIN)
+		r = 0;
 	if (r < 0) {
 		close_errno(l, r, "write");
-		return;
+		return -1;
+	}
+	l->writes++;
+	for (done = (size_t)r; k < n && done >= bufs[k].len; k++)
+		done -= bufs[k].len;
+	if (k == n)
+		return 1;
+	bufs[k].base += done;
+	bufs[k].len -= (unsigned)done;
+	r = uv_write(&l->wreq, &l->io.s, bufs + k, n - k, on_write);
+	if (r < 0) {
+		close_errno(l, r, "write");
+		return -1;
 	}
 	l->is_writing = true;
-	l->writes++;
+	return 0;
 }
 
 static bool stage_flush(struct link *l)
@@ -388,24 +412,34 @@ static void flush_tls(struct link *l)
 	}
 	buf = uv_buf_init((char *)l->tls_out,
 			  (unsigned)tls_conn_take_out(l->tls, l->tls_out, pending));
-	write_bufs(l, &buf, 1);
+	(void)write_bufs(l, &buf, 1);
 }
 
 static void flush_plain(struct link *l)
 {
 	uv_buf_t bufs[IOV_BATCH];
 	struct pkt *p;
-	unsigned n = 0;
+	unsigned n;
+	int r;
 
-	while (n < IOV_BATCH && (p = pkt_queue_pop(&l->txq))) {
-		l->inflight[n] = p;
-		bufs[n] = uv_buf_init((char *)p->data, (unsigned)p->len);
-		l->bytes_out += p->len;
-		n++;
-	}
-	l->n_inflight = n;
-	if (n)
-		write_bufs(l, bufs, n);
+	do {
+		n = 0;
+		while (n < IOV_BATCH && (p = pkt_queue_pop(&l->txq))) {
+			l->inflight[n] = p;
+			bufs[n] = uv_buf_init((char *)p->data, (unsigned)p->len);
+			l->bytes_out += p->len;
+			n++;
+		}
+		l->n_inflight = n;
+		if (n == 0)
+			return;
+		r = write_bufs(l, bufs, n);
+		if (r == 1) {
+			for (unsigned i = 0; i < n; i++)
+				pkt_free(l->inflight[i]);
+			l->n_inflight = 0;
+		}
+	} while (r == 1);
 }
 
 static void do_flush(struct link *l)

@@ -420,6 +420,25 @@ static void peer_drop(struct peer *p, const char *why)
 	peer_maybe_free(p);
 }
 
+/*
+ * The TLS context is made when the first tls:// peer or listener is added, not at start: a
+ * node without TLS never initialises OpenSSL, which keeps several MiB of libcrypto out of its
+ * resident set. §2.3: the certificate is fresh at each start, NotBefore = its creation.
+ */
+static int table_need_tls(struct peer_table *t, const char **err)
+{
+	const char *why = NULL;
+
+	if (t->tls)
+		return 0;
+	t->tls = tls_ctx_new(t->kp, (int64_t)time(NULL), &why);
+	if (!t->tls) {
+		log_error("TLS: %s", why ? why : "cannot initialise");
+		return fail(err, "TLS cannot be initialised", -EPROTO);
+	}
+	return 0;
+}
+
 int peer_add(struct peer_table *t, const char *uri, const char *iface, const char **err)
 {
 	struct peer_uri u;
@@ -430,6 +449,8 @@ int peer_add(struct peer_table *t, const char *uri, const char *iface, const cha
 		return fail(err, "peer table is not running", -EAGAIN);
 	r = peer_uri_parse(uri, false, &u, err);
 	if (r < 0)
+		return r;
+	if (u.scheme == PEER_TLS && (r = table_need_tls(t, err)) < 0)
 		return r;
 	p = peer_find(t, u.base, iface);
 	if (p) {
@@ -564,6 +585,8 @@ int peer_listen(struct peer_table *t, const char *uri, const char **err)
 		return fail(err, "peer table is not running", -EAGAIN);
 	ls = xcalloc(1, sizeof(*ls));
 	r = peer_uri_parse(uri, true, &ls->u, err);
+	if (r == 0 && ls->u.scheme == PEER_TLS)
+		r = table_need_tls(t, err);
 	if (r < 0) {
 		free(ls);
 		return r;
@@ -630,7 +653,6 @@ struct peer_table *peer_table_new(uv_loop_t *loop, const struct config *cfg,
 				  const struct peer_cbs *cbs)
 {
 	struct peer_table *t = xcalloc(1, sizeof(*t));
-	const char *why = NULL;
 
 	t->loop = loop;
 	t->cfg = cfg;
@@ -641,13 +663,6 @@ struct peer_table *peer_table_new(uv_loop_t *loop, const struct config *cfg,
 	list_init(&t->peers);
 	list_init(&t->listeners);
 	list_init(&t->conns);
-	/* §2.3: a fresh certificate at each start, NotBefore = now. */
-	t->tls = tls_ctx_new(kp, (int64_t)time(NULL), &why);
-	if (!t->tls) {
-		log_error("TLS: %s", why ? why : "cannot initialise");
-		free(t);
-		return NULL;
-	}
 	if (cfg && cfg->allowed_public_keys.n) {
 		t->allowed = xcalloc(cfg->allowed_public_keys.n, sizeof(*t->allowed));
 		for (size_t i = 0; i < cfg->allowed_public_keys.n; i++)
