@@ -2,6 +2,10 @@
  * tls: TLS for tls:// peerings (spec yggdrasil-link-routing.md §2.3), over OpenSSL. This is the
  * only file set that uses OpenSSL; nothing else sees an SSL object or a certificate.
  *
+ * OpenSSL is loaded on first use, not linked: the first tls_ctx_new maps libcrypto and libssl
+ * (dlopen), so a node without tls:// peers or listeners never has them in memory. Make the
+ * context only when TLS is actually wanted; once loaded, OpenSSL stays for the process's life.
+ *
  * A struct tls_ctx holds our self-signed Ed25519 certificate (made from the node key, as
  * yggdrasil-go makes it) and one client and one server configuration: servers speak TLS 1.3
  * only, clients offer 1.3 and 1.2; nothing is verified on either side, no ALPN. The identity of
@@ -32,8 +36,10 @@ struct tls_conn;
  * Builds the certificate of §2.3 for kp (serial 1, CN = 64 lowercase hex of the public key as
  * subject and issuer, NotBefore = not_before in Unix seconds, NotAfter 9999-12-31 23:59:59 UTC,
  * KeyUsage DigitalSignature|KeyEncipherment critical, ExtKeyUsage serverAuth, BasicConstraints
- * CA:FALSE critical) and both TLS configurations. kp is read during the call only. Returns NULL
- * with *why set (static string) on failure.
+ * CA:FALSE critical) and both TLS configurations. kp is read during the call only. The first call
+ * loads OpenSSL; if that fails (library or symbol missing), this and every later call fail with
+ * the same reason, naming the library and symbol, without retrying. Returns NULL with *why set
+ * (static string) on failure.
  */
 struct tls_ctx *tls_ctx_new(const struct keypair *kp, int64_t not_before, const char **why);
 /* Frees ctx; NULL is a no-op. Every tls_conn made from it must be freed first. */

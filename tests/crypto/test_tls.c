@@ -1,10 +1,19 @@
 /*
- * Tests for crypto/tls: the certificate byte for byte against the one the real yggdrasil 0.5.12
- * TLS listener presented for key A (tls-cert-A.pem, spec vectors-link/tls-quic-ws.txt), its
- * fields parsed back with OpenSSL for a random key, in-memory handshakes between our client and
- * server with data both ways, refusal of a TLS 1.2-only client (alert 70, as from Go), our
- * client against a TLS 1.2 server with an unrelated certificate (nothing is verified), and
- * garbage input.
+ * Tests for crypto/tls: OpenSSL stays unmapped until the first tls_ctx_new, the certificate byte
+ * for byte against the one the real yggdrasil 0.5.12 TLS listener presented for key A
+ * (tls-cert-A.pem, spec vectors-link/tls-quic-ws.txt), its fields parsed back with OpenSSL for a
+ * random key, in-memory handshakes between our client and server with data both ways, refusal
+ * of a TLS 1.2-only client (alert 70, as from Go), our client against a TLS 1.2 server with an
+ * unrelated certificate (nothing is verified), and garbage input.
+ *
+ * Like the daemon, this binary links no OpenSSL library (only y64crypto), or libssl would be
+ * mapped from the start and the first test would prove nothing. The checks that parse
+ * certificates or play the other end with OpenSSL therefore reach it through their own table,
+ * resolved (ossl_attach) from the libssl that tls_ctx_new has loaded; they never load it. libssl,
+ * not libcrypto, is the witness: Criterion's own dependencies (libgit2, libssh2) map libcrypto
+ * at start.
+ *
+ * Criterion runs each test in a fresh process, so every test starts with OpenSSL unloaded.
  */
 #include "crypto/keys.h"
 #include "crypto/tls.h"
@@ -12,16 +21,146 @@
 
 #include <criterion/criterion.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Types, constants and prototypes only; calls go through ossl. */
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+/* Every OpenSSL function the tests call (real functions; the header macros are spelt out). */
+#define OSSL_FUNCS(X)                                                                              \
+	X(ASN1_BIT_STRING_free)                                                                    \
+	X(ASN1_INTEGER_get)                                                                        \
+	X(ASN1_INTEGER_set)                                                                        \
+	X(ASN1_TIME_compare)                                                                       \
+	X(ASN1_TIME_free)                                                                          \
+	X(ASN1_TIME_new)                                                                           \
+	X(ASN1_TIME_set)                                                                           \
+	X(ASN1_TIME_set_string)                                                                    \
+	X(BASIC_CONSTRAINTS_free)                                                                  \
+	X(BIO_free)                                                                                \
+	X(BIO_new)                                                                                 \
+	X(BIO_new_file)                                                                            \
+	X(BIO_read)                                                                                \
+	X(BIO_s_mem)                                                                               \
+	X(BIO_write)                                                                               \
+	X(CRYPTO_free)                                                                             \
+	X(d2i_X509)                                                                                \
+	X(ERR_clear_error)                                                                         \
+	X(EVP_PKEY_free)                                                                           \
+	X(EVP_PKEY_get_id)                                                                         \
+	X(EVP_PKEY_get_raw_public_key)                                                             \
+	X(EVP_PKEY_Q_keygen)                                                                       \
+	X(EXTENDED_KEY_USAGE_free)                                                                 \
+	X(i2d_X509)                                                                                \
+	X(OBJ_obj2nid)                                                                             \
+	X(OPENSSL_sk_num)                                                                          \
+	X(OPENSSL_sk_value)                                                                        \
+	X(PEM_read_bio_X509)                                                                       \
+	X(X509_free)                                                                               \
+	X(X509_get0_notAfter)                                                                      \
+	X(X509_get0_notBefore)                                                                     \
+	X(X509_get0_pubkey)                                                                        \
+	X(X509_get0_serialNumber)                                                                  \
+	X(X509_get_ext_count)                                                                      \
+	X(X509_get_ext_d2i)                                                                        \
+	X(X509_get_issuer_name)                                                                    \
+	X(X509_get_key_usage)                                                                      \
+	X(X509_get_serialNumber)                                                                   \
+	X(X509_get_signature_nid)                                                                  \
+	X(X509_get_subject_name)                                                                   \
+	X(X509_get_version)                                                                        \
+	X(X509_getm_notAfter)                                                                      \
+	X(X509_getm_notBefore)                                                                     \
+	X(X509_gmtime_adj)                                                                         \
+	X(X509_NAME_add_entry_by_txt)                                                              \
+	X(X509_NAME_cmp)                                                                           \
+	X(X509_NAME_get_text_by_NID)                                                               \
+	X(X509_new)                                                                                \
+	X(X509_set_issuer_name)                                                                    \
+	X(X509_set_pubkey)                                                                         \
+	X(X509_set_version)                                                                        \
+	X(X509_sign)                                                                               \
+	X(X509_verify)                                                                             \
+	X(SSL_CTX_ctrl)                                                                            \
+	X(SSL_CTX_free)                                                                            \
+	X(SSL_CTX_new)                                                                             \
+	X(SSL_CTX_set_verify)                                                                      \
+	X(SSL_CTX_use_certificate)                                                                 \
+	X(SSL_CTX_use_PrivateKey)                                                                  \
+	X(SSL_do_handshake)                                                                        \
+	X(SSL_free)                                                                                \
+	X(SSL_get_error)                                                                           \
+	X(SSL_new)                                                                                 \
+	X(SSL_set_accept_state)                                                                    \
+	X(SSL_set_bio)                                                                             \
+	X(SSL_set_connect_state)                                                                   \
+	X(SSL_write)                                                                               \
+	X(TLS_client_method)                                                                       \
+	X(TLS_server_method)
+
+#define OSSL_MEMBER(f) __typeof__(f) *f;
+static struct {
+	OSSL_FUNCS(OSSL_MEMBER)
+} ossl;
+#undef OSSL_MEMBER
+
+/* The file name prefix of the witness library (any version). */
+static const char libssl_prefix[] = "libssl.so.";
+
+struct mapped_lib {
+	const char *prefix;
+	char path[PATH_MAX];
+};
+
+static int find_mapped(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct mapped_lib *m = arg;
+	const char *base = strrchr(info->dlpi_name, '/');
+
+	(void)size;
+	base = base ? base + 1 : info->dlpi_name;
+	if (strncmp(base, m->prefix, strlen(m->prefix)) != 0)
+		return 0;
+	snprintf(m->path, sizeof(m->path), "%s", info->dlpi_name);
+	return 1;
+}
+
+/* Whether an object whose file name starts with prefix is mapped; its path goes to m->path. */
+static bool is_mapped(struct mapped_lib *m, const char *prefix)
+{
+	m->prefix = prefix;
+	m->path[0] = 0;
+	return dl_iterate_phdr(find_mapped, m) != 0;
+}
+
+/* Fills ossl from the libssl tls_ctx_new mapped (RTLD_NOLOAD: the test never loads it). */
+static void ossl_attach(void)
+{
+	struct mapped_lib m;
+	void *h;
+
+	if (ossl.TLS_server_method)
+		return;
+	cr_assert(is_mapped(&m, libssl_prefix), "libssl is not mapped after tls_ctx_new");
+	h = dlopen(m.path, RTLD_NOW | RTLD_NOLOAD);
+	cr_assert_not_null(h, "%s", dlerror());
+	/* A handle's lookups cover its dependencies, so libcrypto's functions come from it too. */
+#define OSSL_RESOLVE(f)                                                                            \
+	ossl.f = (__typeof__(ossl.f))dlsym(h, #f);                                                 \
+	cr_assert_not_null(ossl.f, "%s", dlerror());
+	OSSL_FUNCS(OSSL_RESOLVE)
+#undef OSSL_RESOLVE
+}
 
 #define VECTORS YGG64_TEST_DATA "/vectors/"
 
@@ -46,6 +185,7 @@ static struct tls_ctx *ctx_for(struct keypair **kp_out)
 	struct tls_ctx *ctx = tls_ctx_new(kp, 1700000000, &why);
 
 	cr_assert_not_null(ctx, "tls_ctx_new: %s", why ? why : "?");
+	ossl_attach();
 	if (kp_out)
 		*kp_out = kp;
 	else
@@ -97,6 +237,31 @@ static void read_exact(struct tls_conn *c, uint8_t *out, size_t n)
 	}
 }
 
+Test(tls, openssl_is_loaded_on_first_use)
+{
+	struct keypair *kp = keys_generate();
+	struct tls_ctx *ctx, *again;
+	const char *why = NULL, *soname;
+	struct mapped_lib m;
+
+	/* keys_init (the suite's setup) and key generation are libsodium only. */
+	cr_assert_not(is_mapped(&m, libssl_prefix), "%s is mapped before any TLS use", m.path);
+	ctx = tls_ctx_new(kp, 1700000000, &why);
+	cr_assert_not_null(ctx, "tls_ctx_new: %s", why ? why : "?");
+	cr_assert(is_mapped(&m, libssl_prefix), "tls_ctx_new did not map libssl");
+	/* The dynamic loader knows it by its SONAME, the name tls.c asked for. */
+	soname = strrchr(m.path, '/');
+	soname = soname ? soname + 1 : m.path;
+	cr_assert_not_null(dlopen(soname, RTLD_NOW | RTLD_NOLOAD), "%s: %s", soname, dlerror());
+
+	/* The second context reuses the table loaded by the first. */
+	again = tls_ctx_new(kp, 1700000000, &why);
+	cr_assert_not_null(again, "tls_ctx_new: %s", why ? why : "?");
+	tls_ctx_free(again);
+	tls_ctx_free(ctx);
+	keys_free(kp);
+}
+
 Test(tls, certificate_matches_yggdrasil_byte_for_byte)
 {
 	const char *why = NULL;
@@ -110,21 +275,22 @@ Test(tls, certificate_matches_yggdrasil_byte_for_byte)
 	cr_assert_not_null(kp, "%s", why ? why : "");
 	ctx = tls_ctx_new(kp, a_not_before, &why);
 	cr_assert_not_null(ctx);
+	ossl_attach();
 	n = tls_ctx_cert_der(ctx, der, sizeof(der));
 	cr_assert_gt(n, 0);
 	cr_assert_eq(tls_ctx_cert_der(ctx, der, 16), -ENOSPC);
 
-	bio = BIO_new_file(VECTORS "tls-cert-A.pem", "r");
+	bio = ossl.BIO_new_file(VECTORS "tls-cert-A.pem", "r");
 	cr_assert_not_null(bio);
-	ref = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	ref = ossl.PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	cr_assert_not_null(ref);
-	ref_n = i2d_X509(ref, &ref_der);
+	ref_n = ossl.i2d_X509(ref, &ref_der);
 	cr_assert_eq(n, ref_n, "DER length %d, yggdrasil's %d", n, ref_n);
 	cr_assert_eq(memcmp(der, ref_der, (size_t)n), 0, "certificate differs from yggdrasil's");
 
-	OPENSSL_free(ref_der);
-	X509_free(ref);
-	BIO_free(bio);
+	ossl.CRYPTO_free(ref_der, OPENSSL_FILE, OPENSSL_LINE); /* OPENSSL_free */
+	ossl.X509_free(ref);
+	ossl.BIO_free(bio);
 	tls_ctx_free(ctx);
 	keys_free(kp);
 }
@@ -146,53 +312,58 @@ Test(tls, certificate_fields)
 	EXTENDED_KEY_USAGE *eku;
 
 	cr_assert_gt(n, 0);
-	x = d2i_X509(NULL, &p, n);
+	x = ossl.d2i_X509(NULL, &p, n);
 	cr_assert_not_null(x);
 	keys_public(kp, pub);
 	th_hex(pub, 32, hex);
 
-	cr_assert_eq(X509_get_version(x), X509_VERSION_3);
-	cr_assert_eq(ASN1_INTEGER_get(X509_get0_serialNumber(x)), 1);
-	cr_assert_gt(
-	    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)), 0);
+	cr_assert_eq(ossl.X509_get_version(x), X509_VERSION_3);
+	cr_assert_eq(ossl.ASN1_INTEGER_get(ossl.X509_get0_serialNumber(x)), 1);
+	cr_assert_gt(ossl.X509_NAME_get_text_by_NID(ossl.X509_get_subject_name(x), NID_commonName,
+						    cn, sizeof(cn)),
+		     0);
 	cr_assert_str_eq(cn, hex);
-	cr_assert_eq(X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)), 0);
-	cr_assert_eq(X509_get_signature_nid(x), NID_ED25519);
+	cr_assert_eq(
+	    ossl.X509_NAME_cmp(ossl.X509_get_subject_name(x), ossl.X509_get_issuer_name(x)), 0);
+	cr_assert_eq(ossl.X509_get_signature_nid(x), NID_ED25519);
 
 	/* NotBefore as given, NotAfter 9999-12-31 23:59:59 UTC. */
-	t = ASN1_TIME_new();
-	ASN1_TIME_set(t, 1700000000);
-	cr_assert_eq(ASN1_TIME_compare(X509_get0_notBefore(x), t), 0);
-	cr_assert_eq(ASN1_TIME_set_string(t, "99991231235959Z"), 1);
-	cr_assert_eq(ASN1_TIME_compare(X509_get0_notAfter(x), t), 0);
-	ASN1_TIME_free(t);
+	t = ossl.ASN1_TIME_new();
+	ossl.ASN1_TIME_set(t, 1700000000);
+	cr_assert_eq(ossl.ASN1_TIME_compare(ossl.X509_get0_notBefore(x), t), 0);
+	cr_assert_eq(ossl.ASN1_TIME_set_string(t, "99991231235959Z"), 1);
+	cr_assert_eq(ossl.ASN1_TIME_compare(ossl.X509_get0_notAfter(x), t), 0);
+	ossl.ASN1_TIME_free(t);
 
 	/* The certificate key is the node key and the certificate verifies with it. */
-	pk = X509_get0_pubkey(x);
-	cr_assert_eq(EVP_PKEY_get_id(pk), EVP_PKEY_ED25519);
-	cr_assert_eq(EVP_PKEY_get_raw_public_key(pk, raw, &rawlen), 1);
+	pk = ossl.X509_get0_pubkey(x);
+	cr_assert_eq(ossl.EVP_PKEY_get_id(pk), EVP_PKEY_ED25519);
+	cr_assert_eq(ossl.EVP_PKEY_get_raw_public_key(pk, raw, &rawlen), 1);
 	cr_assert_eq(memcmp(raw, pub, 32), 0);
-	cr_assert_eq(X509_verify(x, pk), 1);
+	cr_assert_eq(ossl.X509_verify(x, pk), 1);
 
-	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+	ku = ossl.X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
 	cr_assert_not_null(ku);
 	cr_assert_eq(crit, 1);
-	cr_assert_eq(X509_get_key_usage(x), (uint32_t)(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
-	ASN1_BIT_STRING_free(ku);
-	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	cr_assert_eq(ossl.X509_get_key_usage(x),
+		     (uint32_t)(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
+	ossl.ASN1_BIT_STRING_free(ku);
+	eku = ossl.X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
 	cr_assert_not_null(eku);
 	cr_assert_eq(crit, 0);
-	cr_assert_eq(sk_ASN1_OBJECT_num(eku), 1);
-	cr_assert_eq(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)), NID_server_auth);
-	EXTENDED_KEY_USAGE_free(eku);
-	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	/* sk_ASN1_OBJECT_num and _value are macros over the generic stack calls. */
+	cr_assert_eq(ossl.OPENSSL_sk_num((const OPENSSL_STACK *)eku), 1);
+	cr_assert_eq(ossl.OBJ_obj2nid(ossl.OPENSSL_sk_value((const OPENSSL_STACK *)eku, 0)),
+		     NID_server_auth);
+	ossl.EXTENDED_KEY_USAGE_free(eku);
+	bc = ossl.X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
 	cr_assert_not_null(bc);
 	cr_assert_eq(crit, 1);
 	cr_assert_eq(bc->ca, 0);
-	BASIC_CONSTRAINTS_free(bc);
-	cr_assert_eq(X509_get_ext_count(x), 3);
+	ossl.BASIC_CONSTRAINTS_free(bc);
+	cr_assert_eq(ossl.X509_get_ext_count(x), 3);
 
-	X509_free(x);
+	ossl.X509_free(x);
 	tls_ctx_free(ctx);
 	keys_free(kp);
 }
@@ -240,22 +411,22 @@ Test(tls, server_refuses_tls12_client)
 {
 	struct tls_ctx *sctx = ctx_for(NULL);
 	struct tls_conn *srv = tls_conn_new(sctx, true, NULL);
-	SSL_CTX *raw_ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *raw_ctx = ossl.SSL_CTX_new(ossl.TLS_client_method());
 	SSL *raw;
-	BIO *rin = BIO_new(BIO_s_mem()), *rout = BIO_new(BIO_s_mem());
+	BIO *rin = ossl.BIO_new(ossl.BIO_s_mem()), *rout = ossl.BIO_new(ossl.BIO_s_mem());
 	uint8_t buf[8192];
 	int n, r = -EAGAIN;
 
 	cr_assert_not_null(raw_ctx);
-	SSL_CTX_set_min_proto_version(raw_ctx, TLS1_2_VERSION);
-	SSL_CTX_set_max_proto_version(raw_ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(raw_ctx, SSL_VERIFY_NONE, NULL);
-	raw = SSL_new(raw_ctx);
-	SSL_set_bio(raw, rin, rout);
-	SSL_set_connect_state(raw);
-	cr_assert_leq(SSL_do_handshake(raw), 0); /* ClientHello written */
+	ossl.SSL_CTX_ctrl(raw_ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	ossl.SSL_CTX_ctrl(raw_ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	ossl.SSL_CTX_set_verify(raw_ctx, SSL_VERIFY_NONE, NULL);
+	raw = ossl.SSL_new(raw_ctx);
+	ossl.SSL_set_bio(raw, rin, rout);
+	ossl.SSL_set_connect_state(raw);
+	cr_assert_leq(ossl.SSL_do_handshake(raw), 0); /* ClientHello written */
 
-	while ((n = BIO_read(rout, buf, sizeof(buf))) > 0)
+	while ((n = ossl.BIO_read(rout, buf, sizeof(buf))) > 0)
 		cr_assert_eq(tls_conn_feed_in(srv, buf, (size_t)n), 0);
 	r = tls_conn_handshake(srv);
 	cr_assert_eq(r, -EPROTO);
@@ -269,13 +440,13 @@ Test(tls, server_refuses_tls12_client)
 	cr_assert_gt(n, 0);
 	cr_assert_eq(buf[0], 21); /* alert record */
 	cr_assert_eq(buf[n - 1], 70);
-	BIO_write(rin, buf, n);
-	cr_assert_leq(SSL_do_handshake(raw), 0);
-	cr_assert(SSL_get_error(raw, -1) == SSL_ERROR_SSL);
-	ERR_clear_error();
+	ossl.BIO_write(rin, buf, n);
+	cr_assert_leq(ossl.SSL_do_handshake(raw), 0);
+	cr_assert(ossl.SSL_get_error(raw, -1) == SSL_ERROR_SSL);
+	ossl.ERR_clear_error();
 
-	SSL_free(raw);
-	SSL_CTX_free(raw_ctx);
+	ossl.SSL_free(raw);
+	ossl.SSL_CTX_free(raw_ctx);
 	tls_conn_free(srv);
 	tls_ctx_free(sctx);
 }
@@ -283,26 +454,26 @@ Test(tls, server_refuses_tls12_client)
 /* A TLS 1.2-only server with a throwaway certificate of an unrelated key. */
 static SSL_CTX *tls12_server(void)
 {
-	SSL_CTX *s = SSL_CTX_new(TLS_server_method());
-	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	X509 *x = X509_new();
+	SSL_CTX *s = ossl.SSL_CTX_new(ossl.TLS_server_method());
+	EVP_PKEY *pk = ossl.EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	X509 *x = ossl.X509_new();
 
 	cr_assert(s && pk && x);
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"not-a-node", -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pk);
-	cr_assert_gt(X509_sign(x, pk, NULL), 0);
-	cr_assert_eq(SSL_CTX_use_certificate(s, x), 1);
-	cr_assert_eq(SSL_CTX_use_PrivateKey(s, pk), 1);
-	SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION);
-	SSL_CTX_set_max_proto_version(s, TLS1_2_VERSION);
-	X509_free(x);
-	EVP_PKEY_free(pk);
+	ossl.X509_set_version(x, X509_VERSION_3);
+	ossl.ASN1_INTEGER_set(ossl.X509_get_serialNumber(x), 42);
+	ossl.X509_NAME_add_entry_by_txt(ossl.X509_get_subject_name(x), "CN", MBSTRING_ASC,
+					(const unsigned char *)"not-a-node", -1, -1, 0);
+	ossl.X509_set_issuer_name(x, ossl.X509_get_subject_name(x));
+	ossl.X509_gmtime_adj(ossl.X509_getm_notBefore(x), -3600);
+	ossl.X509_gmtime_adj(ossl.X509_getm_notAfter(x), 3600);
+	ossl.X509_set_pubkey(x, pk);
+	cr_assert_gt(ossl.X509_sign(x, pk, NULL), 0);
+	cr_assert_eq(ossl.SSL_CTX_use_certificate(s, x), 1);
+	cr_assert_eq(ossl.SSL_CTX_use_PrivateKey(s, pk), 1);
+	ossl.SSL_CTX_ctrl(s, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	ossl.SSL_CTX_ctrl(s, SSL_CTRL_SET_MAX_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	ossl.X509_free(x);
+	ossl.EVP_PKEY_free(pk);
 	return s;
 }
 
@@ -311,22 +482,22 @@ Test(tls, client_accepts_tls12_and_any_certificate)
 	struct tls_ctx *cctx = ctx_for(NULL);
 	struct tls_conn *cli = tls_conn_new(cctx, false, NULL);
 	SSL_CTX *sctx = tls12_server();
-	SSL *srv = SSL_new(sctx);
-	BIO *sin = BIO_new(BIO_s_mem()), *sout = BIO_new(BIO_s_mem());
+	SSL *srv = ossl.SSL_new(sctx);
+	BIO *sin = ossl.BIO_new(ossl.BIO_s_mem()), *sout = ossl.BIO_new(ossl.BIO_s_mem());
 	uint8_t buf[8192];
 	int rc = -EAGAIN, rs = 0, n;
 
-	SSL_set_bio(srv, sin, sout);
-	SSL_set_accept_state(srv);
+	ossl.SSL_set_bio(srv, sin, sout);
+	ossl.SSL_set_accept_state(srv);
 	for (int i = 0; i < 20 && (rc != 0 || rs != 1); i++) {
 		size_t m;
 
 		rc = tls_conn_handshake(cli);
 		cr_assert(rc == 0 || rc == -EAGAIN, "client: %s", tls_conn_error(cli));
 		while ((m = tls_conn_take_out(cli, buf, sizeof(buf))) > 0)
-			BIO_write(sin, buf, (int)m);
-		rs = SSL_do_handshake(srv);
-		while ((n = BIO_read(sout, buf, sizeof(buf))) > 0)
+			ossl.BIO_write(sin, buf, (int)m);
+		rs = ossl.SSL_do_handshake(srv);
+		while ((n = ossl.BIO_read(sout, buf, sizeof(buf))) > 0)
 			cr_assert_eq(tls_conn_feed_in(cli, buf, (size_t)n), 0);
 	}
 	cr_assert_eq(rc, 0);
@@ -335,14 +506,14 @@ Test(tls, client_accepts_tls12_and_any_certificate)
 		  tls_conn_describe(cli));
 
 	/* Data from the server arrives in plaintext at our client. */
-	cr_assert_eq(SSL_write(srv, "hello", 5), 5);
-	while ((n = BIO_read(sout, buf, sizeof(buf))) > 0)
+	cr_assert_eq(ossl.SSL_write(srv, "hello", 5), 5);
+	while ((n = ossl.BIO_read(sout, buf, sizeof(buf))) > 0)
 		cr_assert_eq(tls_conn_feed_in(cli, buf, (size_t)n), 0);
 	read_exact(cli, buf, 5);
 	cr_assert_eq(memcmp(buf, "hello", 5), 0);
 
-	SSL_free(srv);
-	SSL_CTX_free(sctx);
+	ossl.SSL_free(srv);
+	ossl.SSL_CTX_free(sctx);
 	tls_conn_free(cli);
 	tls_ctx_free(cctx);
 }
@@ -383,13 +554,16 @@ Test(tls, key_a_public_is_the_cn)
 	uint8_t der[1024];
 	int n = tls_ctx_cert_der(ctx, der, sizeof(der));
 	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, n);
 	char cn[80];
+	X509 *x;
 
+	ossl_attach();
+	x = ossl.d2i_X509(NULL, &p, n);
 	cr_assert_not_null(x);
-	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+	ossl.X509_NAME_get_text_by_NID(ossl.X509_get_subject_name(x), NID_commonName, cn,
+				       sizeof(cn));
 	cr_assert_str_eq(cn, a_pub_hex);
-	X509_free(x);
+	ossl.X509_free(x);
 	tls_ctx_free(ctx);
 	keys_free(kp);
 }
