@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "core/addr.h"
+#include "lib/csum.h"
 #include "lib/list.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
@@ -326,17 +327,6 @@ static bool is_ours(const struct rwc *r, const uint8_t ip[16])
 	return !memcmp(ip, r->addr, 16) || !memcmp(ip, r->subnet, 8);
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t n)
-{
-	for (; n >= 2; b += 2, n -= 2)
-		sum += (uint32_t)b[0] << 8 | b[1];
-	if (n)
-		sum += (uint32_t)b[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
 /*
  * The ICMPv6 Packet Too Big answering the IPv6 packet orig (len bytes), as yggdrasil builds it
  * (§5.2 step 2): src = orig's dst, dst = orig's src, hop limit 255, MTU = ours, then the first
@@ -347,10 +337,9 @@ static struct pkt *ptb_build(struct rwc *r, const uint8_t *orig, size_t len)
 {
 	size_t quote = len < RWC_PTB_QUOTE_MAX ? len : RWC_PTB_QUOTE_MAX;
 	size_t plen = ICMP6_HLEN + quote;
-	uint8_t pseudo[8] = {0, 0, (uint8_t)(plen >> 8), (uint8_t)plen, 0, 0, 0, NEXT_ICMP6};
 	struct pkt *p = pkt_alloc(r->pool);
 	uint8_t *b;
-	uint32_t sum;
+	uint64_t sum;
 
 	if (!p || !(b = pkt_put(p, IP6_HLEN + plen))) {
 		pkt_free(p);
@@ -371,12 +360,8 @@ static struct pkt *ptb_build(struct rwc *r, const uint8_t *orig, size_t len)
 	b[IP6_HLEN + 6] = (uint8_t)(r->mtu >> 8);
 	b[IP6_HLEN + 7] = (uint8_t)r->mtu;
 	memcpy(b + IP6_HLEN + ICMP6_HLEN, orig, quote);
-	sum = csum_add(0, b + IP6_OFF_SRC, 32);
-	sum = csum_add(sum, pseudo, sizeof(pseudo));
-	sum = csum_add(sum, b + IP6_HLEN, plen);
-	sum = ~sum & 0xffff;
-	b[IP6_HLEN + 2] = (uint8_t)(sum >> 8);
-	b[IP6_HLEN + 3] = (uint8_t)sum;
+	sum = csum_pseudo6(b + IP6_OFF_SRC, b + IP6_OFF_DST, (uint32_t)plen, NEXT_ICMP6);
+	csum_store(b + IP6_HLEN + 2, (uint16_t)~csum_fold(csum_partial(b + IP6_HLEN, plen, sum)));
 	return p;
 }
 
