@@ -102,6 +102,11 @@ void pkt_pool_info(const struct pkt_pool *pool, struct pkt_pool_info *out)
 	out->alloc_failures = pool->alloc_failures;
 }
 
+size_t pkt_pool_avail(const struct pkt_pool *pool)
+{
+	return pool->capacity - pool->in_use;
+}
+
 struct pkt *pkt_alloc(struct pkt_pool *pool)
 {
 	struct list_node *n = list_pop_head(&pool->free_list);

@@ -73,6 +73,8 @@ struct pkt_pool *pkt_pool_new(size_t count, size_t payload_cap);
 void pkt_pool_free(struct pkt_pool *pool);
 /* Fills *out with a snapshot of the pool's counters. */
 void pkt_pool_info(const struct pkt_pool *pool, struct pkt_pool_info *out);
+/* Buffers pkt_alloc can still hand out. */
+size_t pkt_pool_avail(const struct pkt_pool *pool);
 
 /*
  * Takes a buffer from the pool: data at PKT_HEADROOM, len 0, cb zeroed. Returns NULL and

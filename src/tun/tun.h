@@ -6,7 +6,9 @@
  *
  * Reads drain the device until EAGAIN (at most a bounded batch per loop iteration) into pool
  * pkts (one uv_poll_t on the fd) and hand each packet to the receive callback; tun_write
- * consumes its pkt.
+ * consumes its pkt. With the kernel's offloads (IFF_VNET_HDR), a large TCP or UDP send reaches
+ * us as one read and is cut into MTU-sized packets here, and the writes of one loop iteration
+ * are merged per flow before they reach the kernel (tun_linux.c, vnet.h).
  *
  * Lifecycle: tun_open -> tun_close (always, once open succeeded) -> done callback -> tun_free.
  * IfName "none" (no TUN) is the caller's business: it simply does not call tun_open.
@@ -54,6 +56,12 @@ struct tun_info {
 	uint64_t rx_drops;   /* read but not one whole IPv4/IPv6 packet (or above a pool pkt) */
 	uint64_t tx_drops;   /* tun_write failures: device full (EAGAIN), refused, or closing */
 	uint64_t no_pkt;     /* read and dropped because the pkt pool was empty */
+	/* Offloads (vnet.h): */
+	bool has_vnet;	     /* IFF_VNET_HDR in use */
+	unsigned offloads;   /* TUN_F_* the kernel accepted */
+	uint64_t rx_gso;     /* GSO packets read and cut (their pieces count in rx_packets) */
+	uint64_t tx_gro;     /* merged packets written */
+	uint64_t tx_gro_pkts; /* packets that went into them (also counted in tx_packets) */
 };
 
 /*
@@ -62,7 +70,10 @@ struct tun_info {
  * (e.g. no CAP_NET_ADMIN, a bad name or MTU).
  */
 struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p);
-/* Writes one IP packet to the device. Consumes p; drops (counted) when the device is full. */
+/*
+ * Writes one IP packet to the device, at once or (with offloads) at the end of the loop
+ * iteration. Consumes p; drops (counted) when the device is full.
+ */
 void tun_write(struct tun *t, struct pkt *p);
 /*
  * Routes dst (IPv4 or IPv6 prefix, e.g. a tunnel-routing subnet or the NAT64 prefix) through

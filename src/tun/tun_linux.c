@@ -6,8 +6,8 @@
  * callback, which then owns them; pkts given to tun_write are freed before it returns (a write
  * to a TUN is a synchronous, atomic copy into the kernel, so nothing is held in flight).
  *
- * Configuration goes through rtnetlink (libmnl), one request and one ACK per step: MTU
- * (RTM_NEWLINK/IFLA_MTU), link up (RTM_NEWLINK/IFF_UP), then the address (RTM_NEWADDR,
+ * Configuration goes through rtnetlink (libmnl), one request and one ACK per step: MTU and
+ * queue length (RTM_NEWLINK/IFLA_MTU, IFLA_TXQLEN), link up (RTM_NEWLINK/IFF_UP), then the address (RTM_NEWADDR,
  * addr/7 with IFA_F_NODAD). The MTU comes first because IPv6 is disabled on a device whose MTU
  * is below 1280, and the address last because the kernel's 200::/7 prefix route then lands on
  * a link that is already up.
@@ -17,11 +17,20 @@
  * packet is read or written. The read loop stops after READ_BATCH packets so one busy device
  * cannot starve links and timers (the poll is level-triggered: it fires again next iteration).
  *
- * Offloads (issue 4, later): with IFF_VNET_HDR and TUNSETOFFLOAD every read and write carries a
- * struct virtio_net_hdr (12 bytes with TUNSETVNETHDRSZ) in front of the IP packet. On reads it
- * would land in the pkt headroom (read at data - hdr_len, then parsed and pulled), on writes it
- * would be pushed into the headroom; that is why the read below targets pkt->data and not the
- * buffer start. Not enabled: every packet is a plain IP datagram.
+ * Offloads (vnet.h): the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO
+ * and USO), as yggdrasil-go's TUN does, so every read and write starts with a virtio_net_hdr.
+ * A read lands VNET_HDR_LEN bytes before pkt->data, in the headroom, so the IP packet starts
+ * at pkt->data; a checksum left to us is completed and a GSO packet is cut into pieces, each
+ * one pool pkt. Writes are queued for the rest of the loop iteration (at most WRITE_BATCH),
+ * then merged per flow (GRO) and written with writev, header first. A kernel that refuses
+ * IFF_VNET_HDR (or TUNSETOFFLOAD) gets plain packets, written at once.
+ *
+ * Handles: the poll, and a check plus an idle handle that flush the write queue at the end of
+ * the loop iteration (the idle one keeps the loop from sleeping when a timer queued a write).
+ * The check handle also resumes reading: with offloads a read can become dozens of pkts, so
+ * reading pauses (poll stopped) while fewer than read_reserve pool pkts are free, and resumes
+ * at the end of a loop iteration that gave enough back. Meanwhile the kernel queues (and, when
+ * its queue is full, drops) what is sent to the device: backpressure, not a busy loop.
  *
  * Timers: none.
  */
@@ -29,14 +38,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <net/if.h> /* before the linux/ headers, which defer to it (libc-compat.h) */
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#ifndef TUN_F_USO4 /* Linux 6.2 (include/uapi/linux/if_tun.h); Debian 12's headers are 6.1 */
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,22 +64,44 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "tun/vnet.h"
 
 enum {
 	READ_BATCH = 64,  /* packets per readiness callback (fairness, see the header) */
+	WRITE_BATCH = 64, /* writes queued before a flush (see the header) */
+	/*
+	 * Reading pauses while fewer pool pkts than this are free: one TSO packet at MTU 1280
+	 * becomes 55 pieces, and pieces that find the pool empty are lost.
+	 */
+	READ_RESERVE = 64,
 	SCRATCH_LEN = 64, /* reads that only drop a packet: the kernel discards the rest */
 	MTU_MIN = 1280,	  /* RFC 8200 §5 */
 	MTU_MAX = 65535,
 	ADDR6_PLEN = 7,	     /* 200::/7 (spec §4.2: the TUN gets address/7) */
 	NL_BUF_LEN = 8192,   /* one request or ACK; MNL_SOCKET_BUFFER_SIZE's cap */
 	ADDR_WAIT_MS = 1000, /* for the address's local route (wait_local) */
+	/*
+	 * The device's queue towards us, in packets: Ethernet's default, not TUN's 500, which
+	 * drops bursts (64-byte UDP at 150 kpps) that arrive while the loop is busy elsewhere.
+	 * Local TCP senders keep their own share small (TCP small queues).
+	 */
+	TXQ_LEN = 1000,
 };
 
 struct tun {
 	uv_poll_t poll;
+	uv_check_t flush_check;
+	uv_idle_t flush_idle;
 	uv_loop_t *loop;
 	int fd;
 	bool is_closing;
+	bool has_vnet;		/* IFF_VNET_HDR: a virtio_net_hdr before every packet */
+	bool is_flush_scheduled;
+	bool is_read_paused;	/* the pool was low: poll stopped until the check handle sees room */
+	size_t read_reserve;	/* READ_RESERVE, or half of a smaller pool */
+	unsigned offloads;	/* TUN_F_* that TUNSETOFFLOAD accepted */
+	int open_handles;	/* handles whose close callback is still due */
+	struct pkt_queue wq;	/* writes waiting for the end of the loop iteration */
 	unsigned ifindex;
 	char name[IFNAMSIZ];
 	uint32_t mtu;
@@ -134,8 +172,10 @@ static int nl_set_link(const struct tun *t, unsigned flags, unsigned change, uin
 	ifi->ifi_index = (int)t->ifindex;
 	ifi->ifi_flags = flags;
 	ifi->ifi_change = change;
-	if (mtu)
+	if (mtu) {
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+		mnl_attr_put_u32(nlh, IFLA_TXQLEN, TXQ_LEN);
+	}
 	return nl_talk(nlh, NULL, NULL);
 }
 
@@ -201,6 +241,28 @@ static int nl_add_route(const struct tun *t, const struct inet_prefix *dst)
 
 /* ---- device ---- */
 
+/*
+ * Asks for every offload vnet.c handles, then for fewer as older kernels refuse them: USO came
+ * with Linux 6.2, TSO and checksum offload long before. Without any, packets still carry the
+ * (then empty) vnet header.
+ */
+static void set_offloads(struct tun *t, int fd)
+{
+	static const unsigned tries[] = {
+	    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+	    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+	    TUN_F_CSUM,
+	};
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tries[i]) == 0) {
+			t->offloads = tries[i];
+			return;
+		}
+	}
+	log_warn_errno(-errno, "tun: TUNSETOFFLOAD: no offloads, one packet per read");
+}
+
 /* Opens /dev/net/tun and attaches it to the interface named by (or templated by) ifname. */
 static int open_device(struct tun *t, const char *ifname)
 {
@@ -212,15 +274,27 @@ static int open_device(struct tun *t, const char *ifname)
 	}
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	/* IFF_TUN: L3 packets; IFF_NO_PI: no 4-byte protocol header, the version nibble tells. */
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	/*
+	 * IFF_TUN: L3 packets; IFF_NO_PI: no 4-byte protocol header, the version nibble tells;
+	 * IFF_VNET_HDR: the offload header (see the top of the file), if the kernel has it.
+	 */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, ifname, strlen(ifname));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+	t->has_vnet = true;
+	int r = ioctl(fd, TUNSETIFF, &ifr);
+	if (r < 0 && errno == EINVAL) { /* perhaps a kernel without IFF_VNET_HDR */
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+		t->has_vnet = false;
+		r = ioctl(fd, TUNSETIFF, &ifr);
+	}
+	if (r < 0) {
 		int err = -errno;
 		log_error_errno(err, "tun %s: TUNSETIFF", ifname);
 		close(fd);
 		return err;
 	}
+	if (t->has_vnet)
+		set_offloads(t, fd);
 	memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
 	t->name[IFNAMSIZ - 1] = '\0';
 	t->ifindex = if_nametoindex(t->name);
@@ -331,6 +405,88 @@ static void log_io_error(struct tun *t, const char *op, int err)
 	}
 }
 
+/*
+ * Cuts the GSO packet p (len bytes at p->data) into pieces, each a pool pkt handed to the
+ * receive callback, and frees p. A piece that finds the pool empty is dropped and counted.
+ */
+static void cut_gso(struct tun *t, struct pkt *p, size_t len, const struct vnet_hdr *h)
+{
+	struct vnet_seg s;
+
+	if (vnet_seg_plan(p->data, len, h, &s) < 0) {
+		t->stats.rx_drops++;
+		pkt_free(p);
+		return;
+	}
+	t->stats.rx_gso++;
+	for (size_t k = 0; k < s.nseg && !t->is_closing; k++) {
+		struct pkt *q = pkt_alloc(t->pool);
+
+		if (!q) {
+			t->stats.no_pkt += s.nseg - k;
+			break;
+		}
+		if (pkt_tailroom(q) < s.hlen + s.mss) {
+			t->stats.rx_drops++;
+			pkt_free(q);
+			continue;
+		}
+		q->len = vnet_seg_write(p->data, &s, k, q->data);
+		t->stats.rx_packets++;
+		t->recv(t->ctx, q);
+	}
+	pkt_free(p);
+}
+
+/*
+ * The vnet header of a read of n bytes (header included) into p: completes a checksum left to
+ * us, or cuts a GSO packet (which consumes p). True when p is now a plain packet to hand on.
+ */
+static bool vnet_in(struct tun *t, struct pkt *p, size_t n)
+{
+	struct vnet_hdr h;
+
+	if (n < VNET_HDR_LEN) {
+		t->stats.rx_drops++;
+		pkt_free(p);
+		return false;
+	}
+	vnet_hdr_get(p->data - VNET_HDR_LEN, &h);
+	if ((h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+		cut_gso(t, p, n - VNET_HDR_LEN, &h);
+		return false;
+	}
+	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    vnet_csum_finish(p->data, n - VNET_HDR_LEN, &h) < 0) {
+		t->stats.rx_drops++;
+		pkt_free(p);
+		return false;
+	}
+	return true;
+}
+
+static void on_check(uv_check_t *h);
+
+static void read_pause(struct tun *t)
+{
+	if (t->is_read_paused)
+		return;
+	t->is_read_paused = true;
+	uv_poll_stop(&t->poll);
+	uv_check_start(&t->flush_check, on_check);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events);
+
+/* The end of a loop iteration: resume reading if the pool has room again. */
+static void read_maybe_resume(struct tun *t)
+{
+	if (!t->is_read_paused || t->is_closing || pkt_pool_avail(t->pool) < t->read_reserve)
+		return;
+	t->is_read_paused = false;
+	uv_poll_start(&t->poll, UV_READABLE, on_readable);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct tun *t = container_of(h, struct tun, poll);
@@ -339,6 +495,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		/* POLLERR: the interface was deleted under us; the read below reports it. */
 		log_io_error(t, "poll", status);
 	for (int i = 0; i < READ_BATCH && !t->is_closing; i++) {
+		if (t->has_vnet && pkt_pool_avail(t->pool) < t->read_reserve) {
+			read_pause(t);
+			break;
+		}
 		struct pkt *p = pkt_alloc(t->pool);
 		if (!p) {
 			/*
@@ -351,8 +511,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
 			t->stats.no_pkt++;
 			continue;
 		}
+		/* The vnet header lands in the headroom, the IP packet at p->data. */
+		size_t hl = t->has_vnet ? VNET_HDR_LEN : 0;
 		size_t cap = pkt_tailroom(p);
-		ssize_t n = read(t->fd, p->data, cap);
+		ssize_t n = read(t->fd, p->data - hl, cap + hl);
 		if (n < 0) {
 			int err = errno;
 			pkt_free(p);
@@ -370,12 +532,14 @@ static void on_readable(uv_poll_t *h, int status, int events)
 			uv_poll_stop(&t->poll);
 			break;
 		}
-		if (!is_whole_ip(p->data, (size_t)n)) {
+		if (hl && !vnet_in(t, p, (size_t)n))
+			continue;
+		if (!is_whole_ip(p->data, (size_t)n - hl)) {
 			t->stats.rx_drops++;
 			pkt_free(p);
 			continue;
 		}
-		p->len = (size_t)n;
+		p->len = (size_t)n - hl;
 		t->stats.rx_packets++;
 		t->recv(t->ctx, p);
 	}
@@ -387,7 +551,119 @@ static void on_readable(uv_poll_t *h, int status, int events)
  * budget is used up) the packet is dropped instead of queued: the device is an IP link, IP is
  * best effort, and the senders' congestion control reacts to loss; a queue here would only add
  * latency on top of the kernel's own backlog and pin pool pkts that the links need.
+ * npkts: how many of the caller's packets the write carries (counted as one each).
  */
+static void write_dev(struct tun *t, const struct vnet_hdr *h, const uint8_t *b, size_t len,
+		      size_t npkts)
+{
+	uint8_t hb[VNET_HDR_LEN];
+	struct iovec iov[2] = {{hb, sizeof(hb)}, {(void *)b, len}};
+	size_t want = len;
+	ssize_t n;
+
+	if (h) {
+		vnet_hdr_put(hb, h);
+		want += sizeof(hb);
+	}
+	do
+		n = h ? writev(t->fd, iov, 2) : write(t->fd, b, len);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)want) {
+		t->stats.tx_packets += npkts;
+	} else {
+		t->stats.tx_drops += npkts;
+		/* EAGAIN/ENOBUFS are congestion; anything else (EINVAL: not IP) is worth a log. */
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			log_io_error(t, "write", errno);
+	}
+}
+
+/*
+ * Writes the queued packets, merged per flow (vnet.h). Each packet either joins the newest
+ * merge of its flow or starts a merge of its own; merges are written in the order they were
+ * started, so a flow's packets keep their order. A packet that cannot take part (not TCP or
+ * UDP, too large, a bad checksum) closes every open merge: its own flow's merge is unknown.
+ */
+static void flush_writes(struct tun *t)
+{
+	struct vnet_gro g[WRITE_BATCH];
+	struct pkt *gp[WRITE_BATCH];
+	bool merging[WRITE_BATCH];
+	size_t ng = 0;
+	struct pkt *p;
+
+	while (ng < WRITE_BATCH && (p = pkt_queue_pop(&t->wq))) {
+		struct vnet_flow f;
+		size_t i = ng;
+
+		merging[ng] = vnet_gro_parse(p->data, p->len, &f);
+		if (!merging[ng]) {
+			for (size_t j = 0; j < ng; j++)
+				g[j].is_closed = true;
+			g[ng].head = p->data;
+			g[ng].len = p->len;
+			gp[ng++] = p;
+			continue;
+		}
+		while (i-- > 0)
+			if (merging[i] && vnet_gro_same_flow(&g[i], p->data, &f))
+				break;
+		if (i != (size_t)-1) {
+			if (vnet_gro_append(&g[i], p->data, &f)) {
+				pkt_free(p);
+				continue;
+			}
+			g[i].is_closed = true;
+		}
+		vnet_gro_start(&g[ng], p->data, p->len, (size_t)(p->end - p->data), &f);
+		gp[ng++] = p;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		struct vnet_hdr h = {0};
+		size_t len = merging[i] ? vnet_gro_finish(&g[i], &h) : g[i].len;
+		size_t n = merging[i] ? g[i].nseg : 1;
+
+		if (n > 1) {
+			t->stats.tx_gro++;
+			t->stats.tx_gro_pkts += n;
+		}
+		write_dev(t, &h, gp[i]->data, len, n);
+		pkt_free(gp[i]);
+	}
+}
+
+static void flush_unschedule(struct tun *t)
+{
+	if (!t->is_flush_scheduled)
+		return;
+	t->is_flush_scheduled = false;
+	if (!t->is_read_paused)
+		uv_check_stop(&t->flush_check);
+	uv_idle_stop(&t->flush_idle);
+}
+
+static void flush_all(struct tun *t)
+{
+	flush_unschedule(t);
+	while (pkt_queue_len(&t->wq))
+		flush_writes(t);
+}
+
+static void on_check(uv_check_t *h)
+{
+	struct tun *t = container_of(h, struct tun, flush_check);
+
+	flush_all(t);
+	read_maybe_resume(t);
+	if (!t->is_read_paused && !t->is_flush_scheduled)
+		uv_check_stop(&t->flush_check);
+}
+
+static void on_flush_idle(uv_idle_t *h)
+{
+	flush_all(container_of(h, struct tun, flush_idle));
+}
+
 void tun_write(struct tun *t, struct pkt *p)
 {
 	if (t->is_closing) {
@@ -395,19 +671,19 @@ void tun_write(struct tun *t, struct pkt *p)
 		pkt_free(p);
 		return;
 	}
-	ssize_t n;
-	do
-		n = write(t->fd, p->data, p->len);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)p->len) {
-		t->stats.tx_packets++;
-	} else {
-		t->stats.tx_drops++;
-		/* EAGAIN/ENOBUFS are congestion; anything else (EINVAL: not IP) is worth a log. */
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
-			log_io_error(t, "write", errno);
+	if (!t->has_vnet) {
+		write_dev(t, NULL, p->data, p->len, 1);
+		pkt_free(p);
+		return;
 	}
-	pkt_free(p);
+	if (pkt_queue_len(&t->wq) >= WRITE_BATCH)
+		flush_writes(t);
+	pkt_queue_push(&t->wq, p);
+	if (!t->is_flush_scheduled) {
+		t->is_flush_scheduled = true;
+		uv_check_start(&t->flush_check, on_check);
+		uv_idle_start(&t->flush_idle, on_flush_idle);
+	}
 }
 
 /* ---- lifecycle ---- */
@@ -435,6 +711,7 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 
 	struct pkt_pool_info pi;
 	pkt_pool_info(p->pool, &pi);
+	t->read_reserve = pi.capacity / 2 < READ_RESERVE ? pi.capacity / 2 : READ_RESERVE;
 	if (pi.payload_cap < p->mtu)
 		log_warn("tun: pool pkts hold %zu bytes, below MTU %u: larger packets are dropped",
 			 pi.payload_cap, (unsigned)p->mtu);
@@ -456,7 +733,15 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 		uv_close((uv_handle_t *)&t->poll, on_failed_poll_closed);
 		return NULL;
 	}
-	log_info("tun %s: up, MTU %u", t->name, (unsigned)t->mtu);
+	uv_check_init(loop, &t->flush_check);
+	uv_idle_init(loop, &t->flush_idle);
+	pkt_queue_init(&t->wq, WRITE_BATCH);
+	log_info("tun %s: up, MTU %u, offloads %s", t->name, (unsigned)t->mtu,
+		 !t->has_vnet		      ? "none"
+		 : t->offloads & TUN_F_USO4 ? "csum tso uso"
+		 : t->offloads & TUN_F_TSO4 ? "csum tso"
+		 : t->offloads		      ? "csum"
+					      : "none");
 	return t;
 
 close_fd:
@@ -483,6 +768,8 @@ int tun_add_route(struct tun *t, const struct inet_prefix *dst)
 void tun_get_info(const struct tun *t, struct tun_info *out)
 {
 	*out = t->stats;
+	out->has_vnet = t->has_vnet;
+	out->offloads = t->offloads;
 	memcpy(out->name, t->name, sizeof(out->name));
 	out->mtu = t->mtu;
 }
@@ -491,9 +778,11 @@ void tun_get_info(const struct tun *t, struct tun_info *out)
  * The close callback owns the rest of the teardown: the fd is closed only now (libuv must stop
  * watching it first), then done runs; the owner frees the struct with tun_free.
  */
-static void on_poll_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
-	struct tun *t = container_of(h, struct tun, poll);
+	struct tun *t = h->data;
+	if (--t->open_handles > 0)
+		return;
 	close(t->fd);
 	t->fd = -1;
 	if (t->done)
@@ -505,7 +794,18 @@ void tun_close(struct tun *t, tun_closed_cb *done, void *arg)
 	t->is_closing = true;
 	t->done = done;
 	t->done_arg = arg;
-	uv_close((uv_handle_t *)&t->poll, on_poll_closed);
+	flush_all(t);
+	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO cut), wrote %" PRIu64
+		 " (%" PRIu64 " in %" PRIu64 " merged writes); drops: read %" PRIu64 ", write %" PRIu64
+		 ", no pkt %" PRIu64,
+		 t->name, t->stats.rx_packets, t->stats.rx_gso, t->stats.tx_packets,
+		 t->stats.tx_gro_pkts, t->stats.tx_gro, t->stats.rx_drops, t->stats.tx_drops,
+		 t->stats.no_pkt);
+	t->open_handles = 3;
+	t->poll.data = t->flush_check.data = t->flush_idle.data = t;
+	uv_close((uv_handle_t *)&t->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&t->flush_check, on_handle_closed);
+	uv_close((uv_handle_t *)&t->flush_idle, on_handle_closed);
 }
 
 void tun_free(struct tun *t)
