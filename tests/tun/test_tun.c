@@ -19,6 +19,7 @@
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/pkt.h"
+#include "support/refcsum.h"
 
 #include <criterion/criterion.h>
 
@@ -269,29 +270,10 @@ static int udp6_socket(void)
 	return s;
 }
 
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)b[n - 1] << 8;
-	return sum;
-}
-
 /* The UDP checksum of the IPv6 packet d (no extension headers) verifies. */
 static bool udp6_csum_ok(const uint8_t *d, size_t len)
 {
-	uint32_t sum = csum_add(0, d + 8, 32);
-	sum += (uint32_t)(len - 40) + IPPROTO_UDP;
-	sum = csum_add(sum, d + 40, len - 40);
-	return csum_fold(sum) == 0;
+	return ref_l4_sum(d, len) == 0xffff;
 }
 
 /* Builds IPv6 + UDP src:sport -> dst:dport with a valid checksum (RFC 8200 §8.1). */
@@ -315,10 +297,7 @@ static size_t build_udp6(uint8_t *out, const uint8_t src[16], uint16_t sport, co
 	u[4] = (uint8_t)(ulen >> 8);
 	u[5] = (uint8_t)ulen;
 	memcpy(u + 8, payload, plen);
-	uint32_t sum = csum_add(0, out + 8, 32);
-	sum += (uint32_t)ulen + IPPROTO_UDP;
-	sum = csum_add(sum, u, ulen);
-	uint16_t c = csum_fold(sum);
+	uint16_t c = (uint16_t)~ref_l4_sum(out, 40 + ulen); /* the checksum field is still 0 */
 	if (!c)
 		c = 0xffff;
 	u[6] = (uint8_t)(c >> 8);

@@ -11,22 +11,12 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "support/refcsum.h"
 #include "tun/vnet.h"
 
 enum { BUF = 70000, TS_OPT = 12 };
 
 static uint8_t gso[BUF], piece[64][BUF], merged[BUF], again[BUF];
-
-static uint16_t ref_sum(const uint8_t *b, size_t n, uint32_t sum)
-{
-	for (; n >= 2; b += 2, n -= 2)
-		sum += (uint32_t)b[0] << 8 | b[1];
-	if (n)
-		sum += (uint32_t)b[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static unsigned g16(const uint8_t *p)
 {
@@ -41,41 +31,16 @@ static uint32_t g32(const uint8_t *p)
 /* The transport checksum of the packet b (len bytes) verifies, by the reference routine. */
 static bool l4_ok(const uint8_t *b, size_t len)
 {
-	uint8_t ph[40];
-	size_t phl, l3 = (b[0] >> 4) == 4 ? 20 : 40, l4len = len - l3;
-	uint8_t proto = (b[0] >> 4) == 4 ? b[9] : b[6];
-
-	if (l3 == 20) {
-		memcpy(ph, b + 12, 8);
-		memcpy(ph + 8, (uint8_t[]){0, proto, (uint8_t)(l4len >> 8), (uint8_t)l4len}, 4);
-		phl = 12;
-	} else {
-		memcpy(ph, b + 8, 32);
-		memcpy(ph + 32, (uint8_t[]){0, 0, (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, 0, 0, proto}, 8);
-		phl = 40;
-	}
-	return ref_sum(b + l3, l4len, ref_sum(ph, phl, 0)) == 0xffff;
+	return ref_l4_sum(b, len) == 0xffff;
 }
 
 static void set_l4_csum(uint8_t *b, size_t len)
 {
 	size_t l3 = (b[0] >> 4) == 4 ? 20 : 40;
-	uint8_t proto = l3 == 20 ? b[9] : b[6];
-	size_t at = l3 + (proto == 6 ? 16 : 6);
-	uint8_t ph[40];
-	size_t phl, l4len = len - l3;
+	size_t at = l3 + ((l3 == 20 ? b[9] : b[6]) == 6 ? 16 : 6);
 
 	b[at] = b[at + 1] = 0;
-	if (l3 == 20) {
-		memcpy(ph, b + 12, 8);
-		memcpy(ph + 8, (uint8_t[]){0, proto, (uint8_t)(l4len >> 8), (uint8_t)l4len}, 4);
-		phl = 12;
-	} else {
-		memcpy(ph, b + 8, 32);
-		memcpy(ph + 32, (uint8_t[]){0, 0, (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, 0, 0, proto}, 8);
-		phl = 40;
-	}
-	uint16_t c = (uint16_t)~ref_sum(b + l3, l4len, ref_sum(ph, phl, 0));
+	uint16_t c = (uint16_t)~ref_l4_sum(b, len);
 	b[at] = (uint8_t)(c >> 8);
 	b[at + 1] = (uint8_t)c;
 }
@@ -102,7 +67,7 @@ static size_t build(uint8_t *b, uint8_t ver, uint8_t proto, size_t paylen, bool 
 		b[8] = 64;
 		b[9] = proto;
 		memcpy(b + 12, (uint8_t[]){192, 0, 2, 1, 198, 51, 100, 2}, 8);
-		uint16_t c = (uint16_t)~ref_sum(b, 20, 0);
+		uint16_t c = (uint16_t)~ref_csum(b, 20, 0);
 		b[10] = (uint8_t)(c >> 8);
 		b[11] = (uint8_t)c;
 	} else {
@@ -178,7 +143,7 @@ static void roundtrip(uint8_t ver, uint8_t proto, size_t paylen, size_t mss, boo
 		if (ver == 4) {
 			cr_assert_eq(g16(b + 2), len[k]);
 			cr_assert_eq(g16(b + 4), 0x1234 + k, "IPv4 ID");
-			cr_assert_eq(ref_sum(b, 20, 0), 0xffff, "IPv4 header checksum");
+			cr_assert_eq(ref_csum(b, 20, 0), 0xffff, "IPv4 header checksum");
 		} else {
 			cr_assert_eq(g16(b + 4), len[k] - 40);
 		}
@@ -257,7 +222,7 @@ Test(vnet, csum_finish_completes_a_partial_checksum)
 	uint8_t ph[40];
 	memcpy(ph, gso + 8, 32);
 	memcpy(ph + 32, (uint8_t[]){0, 0, (uint8_t)((len - 40) >> 8), (uint8_t)(len - 40), 0, 0, 0, 17}, 8);
-	uint16_t p = ref_sum(ph, 40, 0);
+	uint16_t p = ref_csum(ph, 40, 0);
 	gso[46] = (uint8_t)(p >> 8);
 	gso[47] = (uint8_t)p;
 	cr_assert_not(l4_ok(gso, len));
