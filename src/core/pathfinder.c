@@ -25,6 +25,7 @@
 #include "core/bloom.h"
 #include "crypto/keys.h"
 #include "crypto/sign.h"
+#include "lib/kvec.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
@@ -50,12 +51,6 @@ struct pf_rumor {
 	struct pkt *pkt; /* the newest packet waiting for an answer, or NULL */
 };
 
-/* A sorted array of entries whose first member is a 32-byte key. */
-struct kvec {
-	void **v;
-	size_t n, cap;
-};
-
 struct pathfinder {
 	struct pathfinder_cbs cbs;
 	const struct keypair *kp;
@@ -72,48 +67,6 @@ struct pathfinder {
 	uint8_t info_sig[PROTO_SIG_LEN];
 	struct pathfinder_stats stats;
 };
-
-/* ---- sorted key vectors ---- */
-
-static void *kvec_find(const struct kvec *kv, const uint8_t key[32], size_t *pos)
-{
-	size_t lo = 0, hi = kv->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(kv->v[mid], key, PROTO_KEY_LEN);
-
-		if (c == 0) {
-			if (pos)
-				*pos = mid;
-			return kv->v[mid];
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (pos)
-		*pos = lo;
-	return NULL;
-}
-
-static void kvec_insert(struct kvec *kv, size_t pos, void *e)
-{
-	if (kv->n == kv->cap) {
-		kv->cap = kv->cap ? 2 * kv->cap : 16;
-		kv->v = xreallocarray(kv->v, kv->cap, sizeof(*kv->v));
-	}
-	memmove(&kv->v[pos + 1], &kv->v[pos], (kv->n - pos) * sizeof(*kv->v));
-	kv->v[pos] = e;
-	kv->n++;
-}
-
-static void kvec_remove(struct kvec *kv, size_t pos)
-{
-	memmove(&kv->v[pos], &kv->v[pos + 1], (kv->n - pos - 1) * sizeof(*kv->v));
-	kv->n--;
-}
 
 /* ---- held packets ---- */
 
@@ -161,7 +114,7 @@ static void path_remove(struct pathfinder *pf, size_t pos)
 	struct pf_path *e = pf->paths.v[pos];
 
 	release(pf, &e->cached);
-	kvec_remove(&pf->paths, pos);
+	kvec_remove_at(&pf->paths, pos);
 	free(e);
 }
 
@@ -172,7 +125,7 @@ static void rumor_remove(struct pathfinder *pf, size_t pos)
 	if (r->pkt)
 		pf->stats.buffered_dropped++;
 	release(pf, &r->pkt);
-	kvec_remove(&pf->rumors, pos);
+	kvec_remove_at(&pf->rumors, pos);
 	free(r);
 }
 
@@ -487,8 +440,8 @@ void pathfinder_free(struct pathfinder *pf)
 		path_remove(pf, pf->paths.n - 1);
 	while (pf->rumors.n)
 		rumor_remove(pf, pf->rumors.n - 1);
-	free(pf->paths.v);
-	free(pf->rumors.v);
+	kvec_free(&pf->paths);
+	kvec_free(&pf->rumors);
 	free(pf);
 }
 

@@ -33,6 +33,7 @@
 
 #include "crypto/box.h"
 #include "crypto/keys.h"
+#include "lib/kvec.h"
 #include "lib/list.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
@@ -79,12 +80,6 @@ struct sbuf {
 	struct pkt *msg;
 };
 
-/* A vector of entries whose first member is a 32-byte key, sorted by it. */
-struct kvec {
-	void **v;
-	size_t n, cap;
-};
-
 struct session_table {
 	struct session_cbs cbs;
 	const struct keypair *kp;
@@ -95,62 +90,16 @@ struct session_table {
 	struct session_stats stats;
 };
 
-/* ---- sorted key vectors ---- */
-
-static void *kvec_find(const struct kvec *kv, const uint8_t key[32], size_t *pos)
-{
-	size_t lo = 0, hi = kv->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(kv->v[mid], key, 32);
-
-		if (c == 0) {
-			*pos = mid;
-			return kv->v[mid];
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*pos = lo;
-	return NULL;
-}
-
-static void kvec_insert(struct kvec *kv, size_t pos, void *e)
-{
-	if (kv->n == kv->cap) {
-		kv->cap = kv->cap ? 2 * kv->cap : 16;
-		kv->v = xreallocarray(kv->v, kv->cap, sizeof(*kv->v));
-	}
-	memmove(kv->v + pos + 1, kv->v + pos, (kv->n - pos) * sizeof(*kv->v));
-	kv->v[pos] = e;
-	kv->n++;
-}
-
-static void kvec_remove(struct kvec *kv, const uint8_t key[32])
-{
-	size_t pos;
-
-	if (!kvec_find(kv, key, &pos))
-		return;
-	memmove(kv->v + pos, kv->v + pos + 1, (kv->n - pos - 1) * sizeof(*kv->v));
-	kv->n--;
-}
+/* ---- lookups (lib/kvec: entries begin with their ed25519 key) ---- */
 
 static struct sess *sess_find(const struct session_table *t, const uint8_t key[32])
 {
-	size_t pos;
-
-	return kvec_find(&t->sessions, key, &pos);
+	return kvec_find(&t->sessions, key, NULL);
 }
 
 static struct sbuf *buf_find(const struct session_table *t, const uint8_t key[32])
 {
-	size_t pos;
-
-	return kvec_find(&t->buffers, key, &pos);
+	return kvec_find(&t->buffers, key, NULL);
 }
 
 /* ---- entries ---- */
@@ -558,8 +507,8 @@ void session_table_free(struct session_table *t)
 		sess_del(t, t->sessions.v[t->sessions.n - 1]);
 	while (t->buffers.n)
 		buf_del(t, t->buffers.v[t->buffers.n - 1]);
-	free(t->sessions.v);
-	free(t->buffers.v);
+	kvec_free(&t->sessions);
+	kvec_free(&t->buffers);
 	mem_wipe(t, sizeof(*t));
 	free(t);
 }

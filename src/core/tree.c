@@ -7,7 +7,7 @@
  * SigReq send time, responded flag).
  *
  * Invariants:
- * - ninfos <= TREE_INFOS_MAX; by_slot[i->slot] == i for every info; a peer's sent set only has
+ * - infos.n <= TREE_INFOS_MAX; by_slot[i->slot] == i for every info; a peer's sent set only has
  *   bits of live slots (a slot's bit is cleared in every peer when its info changes or goes).
  * - every tpeer has at least one tlink; every tlink's peer is in peers[].
  * - the update rule (§5.4) is the only way infos change, apart from expiry.
@@ -25,6 +25,7 @@
 
 #include "crypto/sign.h"
 #include "crypto/keys.h"
+#include "lib/kvec.h"
 #include "lib/list.h"
 #include "lib/mem.h"
 
@@ -67,8 +68,7 @@ struct tree {
 	struct tree_cbs cbs;
 	const struct keypair *kp;
 	uint8_t self[PROTO_KEY_LEN];
-	struct tinfo **infos; /* sorted by key */
-	size_t ninfos;
+	struct kvec infos; /* struct tinfo, sorted by key (lib/kvec) */
 	struct tinfo *by_slot[TREE_INFOS_MAX];
 	struct tpeer **peers;
 	size_t npeers, peers_cap;
@@ -89,25 +89,7 @@ struct tree {
 /* Binary search: the entry for key, or NULL with *pos = where it would go. */
 static struct tinfo *info_lookup(const struct tree *t, const uint8_t key[32], size_t *pos)
 {
-	size_t lo = 0, hi = t->ninfos;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(t->infos[mid]->key, key, PROTO_KEY_LEN);
-
-		if (c == 0) {
-			if (pos)
-				*pos = mid;
-			return t->infos[mid];
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (pos)
-		*pos = lo;
-	return NULL;
+	return kvec_find(&t->infos, key, pos);
 }
 
 static struct tinfo *info_find(const struct tree *t, const uint8_t key[32])
@@ -136,7 +118,7 @@ static struct tinfo *info_insert(struct tree *t, size_t pos, const uint8_t key[3
 	struct tinfo *i;
 	uint32_t slot;
 
-	if (t->ninfos >= TREE_INFOS_MAX)
+	if (t->infos.n >= TREE_INFOS_MAX)
 		return NULL;
 	for (slot = 0; t->by_slot[slot]; slot++)
 		;
@@ -144,20 +126,17 @@ static struct tinfo *info_insert(struct tree *t, size_t pos, const uint8_t key[3
 	memcpy(i->key, key, PROTO_KEY_LEN);
 	i->slot = slot;
 	t->by_slot[slot] = i;
-	memmove(&t->infos[pos + 1], &t->infos[pos], (t->ninfos - pos) * sizeof(t->infos[0]));
-	t->infos[pos] = i;
-	t->ninfos++;
+	kvec_insert(&t->infos, pos, i);
 	return i;
 }
 
 static void info_remove(struct tree *t, size_t pos)
 {
-	struct tinfo *i = t->infos[pos];
+	struct tinfo *i = t->infos.v[pos];
 
 	sent_clear_slot(t, i->slot);
 	t->by_slot[i->slot] = NULL;
-	memmove(&t->infos[pos], &t->infos[pos + 1], (t->ninfos - pos - 1) * sizeof(t->infos[0]));
-	t->ninfos--;
+	kvec_remove_at(&t->infos, pos);
 	free(i);
 	t->gen++;
 }
@@ -253,8 +232,8 @@ static bool announce_check(const struct proto_announce *a)
 static uint32_t next_mark(struct tree *t)
 {
 	if (++t->mark == 0) {
-		for (size_t i = 0; i < t->ninfos; i++)
-			t->infos[i]->mark = 0;
+		for (size_t i = 0; i < t->infos.n; i++)
+			((struct tinfo *)t->infos.v[i])->mark = 0;
 		t->mark = 1;
 	}
 	return t->mark;
@@ -731,7 +710,6 @@ struct tree *tree_new(const struct keypair *kp, const struct tree_cbs *cbs)
 	t->cbs = *cbs;
 	t->kp = kp;
 	keys_public(kp, t->self);
-	t->infos = xcalloc(TREE_INFOS_MAX, sizeof(*t->infos));
 	t->walk = xcalloc(TREE_INFOS_MAX, sizeof(*t->walk));
 	t->anc_self = xcalloc(TREE_INFOS_MAX, sizeof(*t->anc_self));
 	t->to_send = xcalloc(TREE_INFOS_MAX, sizeof(*t->to_send));
@@ -745,9 +723,9 @@ void tree_free(struct tree *t)
 		return;
 	while (t->nlinks)
 		tree_link_down(t, t->links[0]->id);
-	for (size_t i = 0; i < t->ninfos; i++)
-		free(t->infos[i]);
-	free(t->infos);
+	for (size_t i = 0; i < t->infos.n; i++)
+		free(t->infos.v[i]);
+	kvec_free(&t->infos);
 	free(t->walk);
 	free(t->anc_self);
 	free(t->to_send);
@@ -758,8 +736,8 @@ void tree_free(struct tree *t)
 
 static void expire(struct tree *t, uint64_t now_ms)
 {
-	for (size_t pos = t->ninfos; pos-- > 0;) {
-		struct tinfo *i = t->infos[pos];
+	for (size_t pos = t->infos.n; pos-- > 0;) {
+		struct tinfo *i = t->infos.v[pos];
 
 		if (i->deadline > now_ms)
 			continue;
@@ -797,12 +775,12 @@ void tree_get_self(const struct tree *t, struct tree_info *out)
 
 void tree_get_root(const struct tree *t, uint8_t root[32])
 {
-	/* rootAndDists(self).root, found without marks: a loop-free chain ends within ninfos. */
+	/* rootAndDists(self).root, found without marks: a loop-free chain ends within infos.n. */
 	const uint8_t *k = t->self;
 	const struct tinfo *i;
 
 	memcpy(root, t->self, PROTO_KEY_LEN);
-	for (size_t hops = 0; hops <= t->ninfos && (i = info_find(t, k)); hops++) {
+	for (size_t hops = 0; hops <= t->infos.n && (i = info_find(t, k)); hops++) {
 		memcpy(root, i->key, PROTO_KEY_LEN);
 		if (memcmp(i->parent, i->key, PROTO_KEY_LEN) == 0)
 			return;
@@ -821,15 +799,15 @@ bool tree_find_info(const struct tree *t, const uint8_t key[32], struct tree_inf
 
 size_t tree_info_count(const struct tree *t)
 {
-	return t->ninfos;
+	return t->infos.n;
 }
 
 void tree_foreach_info(const struct tree *t, tree_info_cb *cb, void *ctx)
 {
-	for (size_t i = 0; i < t->ninfos; i++) {
+	for (size_t i = 0; i < t->infos.n; i++) {
 		struct tree_info ti;
 
-		info_snapshot(t->infos[i], &ti);
+		info_snapshot(t->infos.v[i], &ti);
 		cb(ctx, &ti);
 	}
 }
