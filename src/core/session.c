@@ -88,6 +88,8 @@ struct session_table {
 	struct kvec sessions, buffers;
 	struct list_node sess_lru, buf_lru;
 	struct session_stats stats;
+	uint64_t resync_tokens; /* the SESSION_RESYNC_* bucket */
+	uint64_t resync_ms;	/* when it was last refilled */
 };
 
 /* ---- lookups (lib/kvec: entries begin with their ed25519 key) ---- */
@@ -373,6 +375,32 @@ static const struct rx_case {
     {1, 1, offsetof(struct sess, next_recv_shared), offsetof(struct sess, next_recv_nonce), true},
 };
 
+/*
+ * Whether another INIT may answer unusable traffic now. Such INITs cost a signature (and for an
+ * unknown source two fresh X25519 key pairs) and go to a source key that anyone can put in a
+ * Traffic header, so a flood of junk must not turn into a flood of work and INITs: they share
+ * one token bucket (SESSION_RESYNC_RATE per second, SESSION_RESYNC_BURST at once). A real peer
+ * that lost its session needs one INIT, not one per packet.
+ */
+static bool resync_allowed(struct session_table *t, uint64_t now)
+{
+	uint64_t add = (now - t->resync_ms) * SESSION_RESYNC_RATE / 1000;
+
+	if (add) {
+		t->resync_tokens = t->resync_tokens + add > SESSION_RESYNC_BURST
+					   ? SESSION_RESYNC_BURST
+					   : t->resync_tokens + add;
+		/* Advance only by the time those tokens took: a fraction of one is kept. */
+		t->resync_ms += add * 1000 / SESSION_RESYNC_RATE;
+	}
+	if (!t->resync_tokens) {
+		t->stats.resync_limited++;
+		return false;
+	}
+	t->resync_tokens--;
+	return true;
+}
+
 /* The INIT of §2.6.4 "anything else" and of a failed decrypt, built from the session. */
 static struct pkt *resync_init(struct session_table *t, const struct sess *s)
 {
@@ -397,6 +425,8 @@ static void on_traffic(struct session_table *t, const uint8_t src[32], struct pk
 		struct pkt *init;
 
 		pkt_free(msg);
+		if (!resync_allowed(t, now))
+			return;
 		t->stats.resync_inits++;
 		box_keypair_generate(&cur);
 		box_keypair_generate(&nxt);
@@ -423,7 +453,8 @@ static void on_traffic(struct session_table *t, const uint8_t src[32], struct pk
 	if (!c) {
 		t->stats.bad_traffic++;
 		pkt_free(msg);
-		emit(t, src, resync_init(t, s));
+		if (resync_allowed(t, now))
+			emit(t, src, resync_init(t, s));
 		return;
 	}
 	nonce = (uint64_t *)(void *)((char *)s + c->nonce);
@@ -441,7 +472,8 @@ static void on_traffic(struct session_table *t, const uint8_t src[32], struct pk
 		/* (A short inner only comes from a peer holding the key; Go would panic on it.) */
 		t->stats.bad_traffic++;
 		pkt_free(msg);
-		emit(t, src, resync_init(t, s));
+		if (resync_allowed(t, now))
+			emit(t, src, resync_init(t, s));
 		return;
 	}
 	memcpy(key, box + BOX_TAG_LEN, BOX_PUB_LEN);

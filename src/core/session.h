@@ -31,6 +31,13 @@ enum {
 	SESSION_ROTATE_MS = 60000,   /* at most one traffic-driven rotation per this (§2.6.4) */
 	SESSION_MAX_SESSIONS = 4096, /* beyond: new sessions refused (stats.table_full) */
 	SESSION_MAX_BUFFERS = 1024,  /* beyond: new buffers refused (stats.table_full) */
+	/*
+	 * INITs that answer traffic we cannot use (§2.6.4): at most RATE per second after a
+	 * burst of BURST, for all sources together (stats.resync_limited). Not in Go, which
+	 * answers every such packet.
+	 */
+	SESSION_RESYNC_RATE = 64,
+	SESSION_RESYNC_BURST = 64,
 };
 
 struct session_cbs {
@@ -56,6 +63,7 @@ struct session_stats {
 	uint64_t bad_traffic;	    /* malformed header, unknown key seqs, failed decrypt */
 	uint64_t replays;	    /* nonce not above the last one for its key: dropped silently */
 	uint64_t resync_inits;	    /* INITs sent because traffic could not be used (§2.6.4) */
+	uint64_t resync_limited;    /* such INITs not sent: over SESSION_RESYNC_RATE */
 	uint64_t rotations;	    /* own-key rotations by traffic or nonce wrap (not INIT/ACK) */
 	uint64_t buffered_replaced; /* a waiting message replaced by a newer one */
 	uint64_t no_pkt;	    /* pool empty: an INIT/ACK (or a copied payload) not sent */

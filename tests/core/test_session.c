@@ -935,3 +935,37 @@ Test(session, buffer_and_session_caps)
 	cr_assert_eq(st(B(s))->acks_sent, SESSION_MAX_SESSIONS);
 	sim_free(s);
 }
+
+/*
+ * Traffic that cannot be used (here: from a source without a session) is answered with an
+ * INIT, but at most SESSION_RESYNC_BURST at once and SESSION_RESYNC_RATE per second after
+ * that; the rest is counted, not answered.
+ */
+Test(session, inits_answering_junk_are_rate_limited)
+{
+	struct sim *s = sim_new();
+	struct keypair *c = keys_generate();
+	uint8_t pc[32], junk[60] = {0x03, 0x01, 0x01, 0x05};
+	uint64_t sent;
+
+	keys_public(c, pc);
+	for (int i = 0; i < 1000; i++)
+		session_handle(B(s)->t, pc, bytes_pkt(s, junk, sizeof(junk)), s->now);
+	cr_assert_eq(st(B(s))->resync_inits, SESSION_RESYNC_BURST);
+	cr_assert_eq(st(B(s))->resync_limited, 1000 - SESSION_RESYNC_BURST);
+	cr_assert_eq(s->lost, SESSION_RESYNC_BURST, "INITs sent to C (not in the sim)");
+	/* Half a second later: half a second's worth more. */
+	s->now += 500;
+	for (int i = 0; i < 100; i++)
+		session_handle(B(s)->t, pc, bytes_pkt(s, junk, sizeof(junk)), s->now);
+	sent = st(B(s))->resync_inits;
+	cr_assert_eq(sent, SESSION_RESYNC_BURST + SESSION_RESYNC_RATE / 2);
+	/* A long pause refills the bucket to the burst, no more. */
+	s->now += 60000;
+	for (int i = 0; i < 1000; i++)
+		session_handle(B(s)->t, pc, bytes_pkt(s, junk, sizeof(junk)), s->now);
+	cr_assert_eq(st(B(s))->resync_inits, sent + SESSION_RESYNC_BURST);
+	cr_assert_eq(B(s)->ndeliv, 0);
+	keys_free(c);
+	sim_free(s);
+}
