@@ -6,10 +6,13 @@
  * - The secret_ bytes of struct box_keypair / struct box_shared are read and written only here.
  * - Every local that held secret bytes (ephemeral secrets, the node's X25519 scalar, one-shot
  *   shared keys, INIT plaintexts) is wiped with sodium_memzero before returning, on every path.
- * - Sealing and opening work in place: crypto_box_{,open_}detached_afternm with c == m, which
- *   libsodium handles without a copy (only partially overlapping buffers are memmoved). The tag
- *   goes in the 16 bytes before the message, which is exactly the "easy" layout Go's box.Seal
- *   and crypto_box_easy_afternm produce (§1).
+ * - Sealing and opening work in place. The tag goes in the 16 bytes before the message, which
+ *   is exactly the "easy" layout Go's box.Seal and crypto_box_easy_afternm produce (§1).
+ * - Session traffic (box_seal, box_open) is XSalsa20-Poly1305 as crypto_box_*_afternm computes
+ *   it, spelt out from libsodium's Salsa20 and Poly1305: every nonce starts with 16 zero bytes
+ *   (§2.4), so XSalsa20's first step, HSalsa20 over those 16 bytes, gives the same subkey for
+ *   every packet of a shared key. box_precompute computes it once (sub_); each packet then
+ *   costs Salsa20 and Poly1305 only. Same bytes as crypto_box_detached_afternm (test_box).
  */
 #define YGG64_CRYPTO_INTERNAL
 #include "crypto/box.h"
@@ -59,13 +62,6 @@ static uint64_t get_be64(const uint8_t *p)
 	return v;
 }
 
-/* §2.4: 16 zero bytes || BE64(n); n = 0 gives the all-zero nonce of INIT/ACK (§2.3). */
-static void make_nonce(uint8_t out[static crypto_box_NONCEBYTES], uint64_t n)
-{
-	memset(out, 0, crypto_box_NONCEBYTES - 8);
-	put_be64(out + crypto_box_NONCEBYTES - 8, n);
-}
-
 void box_keypair_generate(struct box_keypair *kp)
 {
 	crypto_box_keypair(kp->pub, kp->secret_);
@@ -97,12 +93,13 @@ void box_keypair_wipe(struct box_keypair *kp)
 bool box_precompute(struct box_shared *k, const uint8_t pub[static 32],
 		    const struct box_keypair *mine)
 {
-	if (crypto_box_beforenm(k->secret_, pub, mine->secret_) != 0) {
-		/* Go would derive a key from the all-zero DH result; we make the key useless. */
+	static const uint8_t zero16[crypto_core_hsalsa20_INPUTBYTES];
+	bool ok = crypto_box_beforenm(k->secret_, pub, mine->secret_) == 0;
+
+	if (!ok) /* Go would derive a key from the all-zero DH result; we make the key useless. */
 		randombytes_buf(k->secret_, sizeof(k->secret_));
-		return false;
-	}
-	return true;
+	crypto_core_hsalsa20(k->sub_, zero16, k->secret_, NULL);
+	return ok;
 }
 
 void box_shared_wipe(struct box_shared *k)
@@ -110,21 +107,56 @@ void box_shared_wipe(struct box_shared *k)
 	sodium_memzero(k, sizeof(*k));
 }
 
+/*
+ * Keystream block 0 under the subkey and the nonce's last 8 bytes, XORed over 32 zero bytes and
+ * the first (at most 32) bytes of m: b[0..32) is the Poly1305 key, b[32..32+m0) m's XOR.
+ */
+static size_t first_block(uint8_t b[static 64], const uint8_t *m, size_t len, const uint8_t n8[8],
+			  const uint8_t sub[32])
+{
+	size_t m0 = len < 32 ? len : 32;
+
+	memset(b, 0, 32);
+	memcpy(b + 32, m, m0);
+	crypto_stream_salsa20_xor(b, b, 32 + m0, n8, sub);
+	return m0;
+}
+
+/* §2.4: the nonce is 16 zero bytes || BE64(nonce); 0 is the all-zero nonce of INIT/ACK (§2.3). */
 void box_seal(const struct box_shared *k, uint64_t nonce, uint8_t *buf, size_t len)
 {
-	uint8_t n[crypto_box_NONCEBYTES];
+	uint8_t n8[8], b[64], *m = buf + BOX_TAG_LEN;
+	crypto_onetimeauth_poly1305_state st;
+	size_t m0;
 
-	make_nonce(n, nonce);
-	crypto_box_detached_afternm(buf + BOX_TAG_LEN, buf, buf + BOX_TAG_LEN, len, n, k->secret_);
+	put_be64(n8, nonce);
+	m0 = first_block(b, m, len, n8, k->sub_);
+	memcpy(m, b + 32, m0);
+	if (len > m0)
+		crypto_stream_salsa20_xor_ic(m + m0, m + m0, len - m0, n8, 1, k->sub_);
+	crypto_onetimeauth_poly1305_init(&st, b);
+	crypto_onetimeauth_poly1305_update(&st, m, len);
+	crypto_onetimeauth_poly1305_final(&st, buf);
+	sodium_memzero(b, sizeof(b));
+	sodium_memzero(&st, sizeof(st));
 }
 
 bool box_open(const struct box_shared *k, uint64_t nonce, uint8_t *buf, size_t len)
 {
-	uint8_t n[crypto_box_NONCEBYTES];
+	uint8_t n8[8], b[64], *c = buf + BOX_TAG_LEN;
+	size_t m0;
+	bool ok;
 
-	make_nonce(n, nonce);
-	return crypto_box_open_detached_afternm(buf + BOX_TAG_LEN, buf + BOX_TAG_LEN, buf, len, n,
-						k->secret_) == 0;
+	put_be64(n8, nonce);
+	m0 = first_block(b, c, len, n8, k->sub_);
+	ok = crypto_onetimeauth_poly1305_verify(buf, c, len, b) == 0;
+	if (ok) {
+		memcpy(c, b + 32, m0);
+		if (len > m0)
+			crypto_stream_salsa20_xor_ic(c + m0, c + m0, len - m0, n8, 1, k->sub_);
+	}
+	sodium_memzero(b, sizeof(b));
+	return ok;
 }
 
 bool box_init_seal(const struct keypair *node, const uint8_t to[static 32], uint8_t type,

@@ -36,7 +36,8 @@ struct box_keypair {
 
 /* A crypto_box_beforenm key: HSalsa20(X25519(secret, pub)). Private to box.c. */
 struct box_shared {
-	uint8_t secret_[32];
+	uint8_t secret_[32]; /* crypto_box_beforenm's key */
+	uint8_t sub_[32];    /* HSalsa20(secret_, 16 zero bytes): the XSalsa20 subkey of every nonce */
 };
 
 /* The signed fields of an INIT/ACK (§2.3). */
