@@ -48,8 +48,14 @@ uint16_t csum_fold(uint64_t sum)
 
 uint64_t csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint32_t len, uint8_t proto)
 {
-	uint8_t tail[8] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			   (uint8_t)len, 0, 0, 0, proto};
+	uint8_t tail[8] = {(uint8_t)(len >> 24),
+			   (uint8_t)(len >> 16),
+			   (uint8_t)(len >> 8),
+			   (uint8_t)len,
+			   0,
+			   0,
+			   0,
+			   proto};
 	uint64_t sum = csum_partial(src, 16, 0);
 
 	sum = csum_partial(dst, 16, sum);

@@ -7,8 +7,8 @@
  * to a TUN is a synchronous, atomic copy into the kernel, so nothing is held in flight).
  *
  * Configuration goes through rtnetlink (libmnl), one request and one ACK per step: MTU and
- * queue length (RTM_NEWLINK/IFLA_MTU, IFLA_TXQLEN), link up (RTM_NEWLINK/IFF_UP), then the address (RTM_NEWADDR,
- * addr/7 with IFA_F_NODAD). The MTU comes first because IPv6 is disabled on a device whose MTU
+ * queue length (RTM_NEWLINK/IFLA_MTU, IFLA_TXQLEN), link up (RTM_NEWLINK/IFF_UP), then the
+ * address (RTM_NEWADDR, addr/7 with IFA_F_NODAD). The MTU comes first because IPv6 is disabled on a device whose MTU
  * is below 1280, and the address last because the kernel's 200::/7 prefix route then lands on
  * a link that is already up.
  *

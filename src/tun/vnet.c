@@ -140,8 +140,9 @@ int vnet_seg_plan(const uint8_t *pkt, size_t len, const struct vnet_hdr *h, stru
 		return -1;
 	}
 	/* The transport header must follow the whole IP header, options or extensions included. */
-	if (s->ver == 4 ? (pkt[0] & 0xf) * 4u != l3 || pkt[9] != s->proto || (pkt[6] & 0x3f) || pkt[7]
-			: l3 < IP6_HLEN || (l3 == IP6_HLEN && pkt[6] != s->proto))
+	if (s->ver == 4
+		? (pkt[0] & 0xf) * 4u != l3 || pkt[9] != s->proto || (pkt[6] & 0x3f) || pkt[7]
+		: l3 < IP6_HLEN || (l3 == IP6_HLEN && pkt[6] != s->proto))
 		return -1;
 	if (s->hlen >= len)
 		return -1;
@@ -163,12 +164,13 @@ size_t vnet_seg_write(const uint8_t *pkt, const struct vnet_seg *s, size_t k, ui
 	memcpy(out, pkt, s->hlen);
 	memcpy(out + s->hlen, pkt + s->hlen + off, n);
 	if (s->ver == 4)
-		put16(out + 4, get16(pkt + 4) + k); /* each piece its own IPv4 ID, as the kernel does */
+		put16(out + 4,
+		      get16(pkt + 4) + k); /* each piece its own IPv4 ID, as the kernel does */
 	set_ip_len(out, s->ver, len);
 	if (s->proto == PROTO_TCP) {
 		put32(l4 + 4, get32(pkt + s->l3len + 4) + (uint32_t)off);
 		if (k + 1 < s->nseg)
-			l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (k > 0)
 			l4[13] &= (uint8_t)~TCP_CWR;
 		csum_at = TCP_OFF_CSUM;
@@ -256,7 +258,8 @@ bool vnet_gro_same_flow(const struct vnet_gro *g, const uint8_t *pkt, const stru
 	       !memcmp(pkt + f->l3len, h + g->f.l3len, 4); /* ports */
 }
 
-/* The IP header fields a merge keeps must be equal: IPv4 TOS, flags, TTL; IPv6 the first word and hop limit. */
+/* The IP header fields a merge keeps must be equal: IPv4 TOS, flags, TTL; IPv6 the first word and
+ * hop limit. */
 static bool same_ip(const struct vnet_gro *g, const uint8_t *pkt)
 {
 	const uint8_t *h = g->head;
@@ -278,7 +281,8 @@ bool vnet_gro_append(struct vnet_gro *g, const uint8_t *pkt, const struct vnet_f
 	    f->hlen != g->f.hlen || !vnet_gro_same_flow(g, pkt, f) || !same_ip(g, pkt))
 		return false;
 	if (f->proto == PROTO_TCP) {
-		/* In order, plain ACK (PSH allowed: it ends the merge), same ack, window, urgent and options. */
+		/* In order, plain ACK (PSH allowed: it ends the merge), same ack, window, urgent
+		 * and options. */
 		if (f->seq != g->next_seq || (f->tcp_flags & (uint8_t)~TCP_PSH) != TCP_ACK ||
 		    memcmp(l4 + 8, hl4 + 8, 4) || memcmp(l4 + 14, hl4 + 14, 2) ||
 		    memcmp(l4 + 18, hl4 + 18, f->hlen - f->l3len - 18))

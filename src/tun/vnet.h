@@ -35,7 +35,7 @@
 
 enum {
 	VNET_HDR_LEN = 10, /* sizeof(struct virtio_net_hdr), the TUN default (TUNSETVNETHDRSZ) */
-	VNET_GRO_MAX_SEGS = 64, /* pieces per merged packet; the kernel's UDP takes up to 64+ */
+	VNET_GRO_MAX_SEGS = 64,	  /* pieces per merged packet; the kernel's UDP takes up to 64+ */
 	VNET_GRO_MAX_LEN = 65535, /* a merged packet, IP header included */
 };
 
@@ -86,13 +86,13 @@ size_t vnet_seg_write(const uint8_t *pkt, const struct vnet_seg *s, size_t k, ui
 
 /* A packet to be written, as far as merging cares (vnet_gro_parse). */
 struct vnet_flow {
-	uint8_t ver;	  /* 4 or 6 */
-	uint8_t proto;	  /* 6 or 17 */
+	uint8_t ver;   /* 4 or 6 */
+	uint8_t proto; /* 6 or 17 */
 	uint8_t tcp_flags;
-	size_t l3len;	  /* 20 or 40 */
-	size_t hlen;	  /* l3len + transport header */
-	size_t paylen;	  /* transport payload bytes */
-	uint32_t seq;	  /* TCP */
+	size_t l3len;  /* 20 or 40 */
+	size_t hlen;   /* l3len + transport header */
+	size_t paylen; /* transport payload bytes */
+	uint32_t seq;  /* TCP */
 };
 
 /*
@@ -105,15 +105,15 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f);
 
 /* A merged packet being built in its first packet's buffer. */
 struct vnet_gro {
-	uint8_t *head;	 /* the first packet, then the payload of the others after it */
-	size_t len;	 /* bytes at head */
-	size_t cap;	 /* room at head */
+	uint8_t *head;	    /* the first packet, then the payload of the others after it */
+	size_t len;	    /* bytes at head */
+	size_t cap;	    /* room at head */
 	struct vnet_flow f; /* of the first packet */
-	size_t mss;	 /* the first packet's payload length */
-	size_t nseg;	 /* packets merged */
-	uint32_t next_seq; /* TCP: the sequence number that continues the merge */
-	bool is_closed;	 /* a short piece or a PSH was merged: nothing may follow */
-	bool has_psh;	 /* TCP: the last merged piece carried PSH */
+	size_t mss;	    /* the first packet's payload length */
+	size_t nseg;	    /* packets merged */
+	uint32_t next_seq;  /* TCP: the sequence number that continues the merge */
+	bool is_closed;	    /* a short piece or a PSH was merged: nothing may follow */
+	bool has_psh;	    /* TCP: the last merged piece carried PSH */
 };
 
 /* Starts a merge with the packet at head (len bytes, cap bytes of room, parsed into f). */

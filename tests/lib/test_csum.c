@@ -83,8 +83,9 @@ Test(csum, pseudo6_matches_a_hand_laid_pseudo_header)
 	cr_assert_eq(as_be(got), want);
 	/* Stored, the packet verifies: the sum over everything folds to all ones. */
 	csum_store(udp + 6, got);
-	cr_assert_eq(csum_fold(csum_partial(udp, sizeof(udp), csum_pseudo6(src, dst, sizeof(udp), 17))),
-		     0xffff);
+	cr_assert_eq(
+	    csum_fold(csum_partial(udp, sizeof(udp), csum_pseudo6(src, dst, sizeof(udp), 17))),
+	    0xffff);
 }
 
 Test(csum, pseudo4_matches_a_hand_laid_pseudo_header)

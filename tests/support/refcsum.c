@@ -19,7 +19,8 @@ uint16_t ref_l4_sum(const uint8_t *b, size_t len)
 	uint8_t proto = l3 == 20 ? b[9] : b[6];
 	uint8_t ph[40];
 
-	/* RFC 793 §3.1 (IPv4: src, dst, 0, proto, length), RFC 8200 §8.1 (IPv6: src, dst, length, 0, next). */
+	/* RFC 793 §3.1 (IPv4: src, dst, 0, proto, length), RFC 8200 §8.1 (IPv6: src, dst, length,
+	 * 0, next). */
 	if (l3 == 20) {
 		memcpy(ph, b + 12, 8);
 		memcpy(ph + 8, (uint8_t[]){0, proto, (uint8_t)(l4len >> 8), (uint8_t)l4len}, 4);

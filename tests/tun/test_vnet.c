@@ -111,9 +111,9 @@ static struct vnet_hdr gso_hdr(uint8_t ver, uint8_t proto, size_t mss)
 {
 	return (struct vnet_hdr){
 	    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-	    .gso_type = proto == 17		? VIRTIO_NET_HDR_GSO_UDP_L4
-			: ver == 4		? VIRTIO_NET_HDR_GSO_TCPV4
-						: VIRTIO_NET_HDR_GSO_TCPV6,
+	    .gso_type = proto == 17 ? VIRTIO_NET_HDR_GSO_UDP_L4
+			: ver == 4  ? VIRTIO_NET_HDR_GSO_TCPV4
+				    : VIRTIO_NET_HDR_GSO_TCPV6,
 	    .gso_size = (uint16_t)mss,
 	    .csum_start = ver == 4 ? 20 : 40,
 	    .csum_offset = proto == 6 ? 16 : 6,
@@ -129,7 +129,8 @@ static void roundtrip(uint8_t ver, uint8_t proto, size_t paylen, size_t mss, boo
 	size_t len[64], n;
 
 	if (proto == 6)
-		gso[l3 + 13] |= 0x81; /* FIN and CWR too: FIN only on the last piece, CWR on the first */
+		gso[l3 + 13] |=
+		    0x81; /* FIN and CWR too: FIN only on the last piece, CWR on the first */
 	cr_assert_eq(vnet_seg_plan(gso, hlen + paylen, &h, &s), 0);
 	cr_assert_eq(s.nseg, (paylen + mss - 1) / mss);
 	cr_assert_eq(s.hlen, hlen);
@@ -204,11 +205,26 @@ static void roundtrip(uint8_t ver, uint8_t proto, size_t paylen, size_t mss, boo
 	}
 }
 
-Test(vnet, tcp6_cut_and_merge) { roundtrip(6, 6, 20000, 1208, false); }
-Test(vnet, tcp4_cut_and_merge_df) { roundtrip(4, 6, 20000, 1448, true); }
-Test(vnet, tcp4_cut_and_merge_consecutive_ids) { roundtrip(4, 6, 9000, 1000, false); }
-Test(vnet, udp6_cut_and_merge) { roundtrip(6, 17, 64 * 63, 64, false); }
-Test(vnet, udp4_cut_and_merge) { roundtrip(4, 17, 1400 * 5 + 3, 1400, true); }
+Test(vnet, tcp6_cut_and_merge)
+{
+	roundtrip(6, 6, 20000, 1208, false);
+}
+Test(vnet, tcp4_cut_and_merge_df)
+{
+	roundtrip(4, 6, 20000, 1448, true);
+}
+Test(vnet, tcp4_cut_and_merge_consecutive_ids)
+{
+	roundtrip(4, 6, 9000, 1000, false);
+}
+Test(vnet, udp6_cut_and_merge)
+{
+	roundtrip(6, 17, 64 * 63, 64, false);
+}
+Test(vnet, udp4_cut_and_merge)
+{
+	roundtrip(4, 17, 1400 * 5 + 3, 1400, true);
+}
 Test(vnet, exact_multiple_and_single_piece)
 {
 	roundtrip(6, 6, 3 * 1000, 1000, false);
@@ -221,12 +237,14 @@ Test(vnet, csum_finish_completes_a_partial_checksum)
 	/* What the kernel hands over: the field holds the folded pseudo-header sum. */
 	uint8_t ph[40];
 	memcpy(ph, gso + 8, 32);
-	memcpy(ph + 32, (uint8_t[]){0, 0, (uint8_t)((len - 40) >> 8), (uint8_t)(len - 40), 0, 0, 0, 17}, 8);
+	memcpy(ph + 32,
+	       (uint8_t[]){0, 0, (uint8_t)((len - 40) >> 8), (uint8_t)(len - 40), 0, 0, 0, 17}, 8);
 	uint16_t p = ref_csum(ph, 40, 0);
 	gso[46] = (uint8_t)(p >> 8);
 	gso[47] = (uint8_t)p;
 	cr_assert_not(l4_ok(gso, len));
-	struct vnet_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 40, .csum_offset = 6};
+	struct vnet_hdr h = {
+	    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 40, .csum_offset = 6};
 	cr_assert_eq(vnet_csum_finish(gso, len, &h), 0);
 	cr_assert(l4_ok(gso, len));
 	h.csum_start = (uint16_t)len;
@@ -361,7 +379,8 @@ Test(vnet, merge_ends_after_psh_or_a_short_piece)
 	cr_assert(g.is_closed, "and ends the merge");
 	struct vnet_hdr h;
 	vnet_gro_finish(&g, &h);
-	cr_assert_eq(merged[40 + 13], 0x18, "the merge carries PSH (the kernel keeps it on the last piece)");
+	cr_assert_eq(merged[40 + 13], 0x18,
+		     "the merge carries PSH (the kernel keeps it on the last piece)");
 
 	/* UDP: a shorter datagram merges and ends; a longer one does not merge. */
 	size_t hl = build(piece[0], 6, 17, 100, false);
