@@ -8,9 +8,9 @@
  *
  * Configuration goes through rtnetlink (libmnl), one request and one ACK per step: MTU and
  * queue length (RTM_NEWLINK/IFLA_MTU, IFLA_TXQLEN), link up (RTM_NEWLINK/IFF_UP), then the
- * address (RTM_NEWADDR, addr/7 with IFA_F_NODAD). The MTU comes first because IPv6 is disabled on a device whose MTU
- * is below 1280, and the address last because the kernel's 200::/7 prefix route then lands on
- * a link that is already up.
+ * address (RTM_NEWADDR, addr/7 with IFA_F_NODAD). The MTU comes first because IPv6 is disabled
+ * on a device whose MTU is below 1280, and the address last because the kernel's 200::/7 prefix
+ * route then lands on a link that is already up.
  *
  * Invariants: the fd stays open until the poll handle's close callback, so a read or write
  * racing with tun_close never hits a closed (or reused) descriptor; once is_closing is set no
@@ -582,7 +582,7 @@ static void write_dev(struct tun *t, const struct vnet_hdr *h, const uint8_t *b,
  * Writes the queued packets, merged per flow (vnet.h). Each packet either joins the newest
  * merge of its flow or starts a merge of its own; merges are written in the order they were
  * started, so a flow's packets keep their order. A packet that cannot take part (not TCP or
- * UDP, too large, a bad checksum) closes every open merge: its own flow's merge is unknown.
+ * UDP, too large) closes every open merge: its own flow's merge is unknown.
  */
 static void flush_writes(struct tun *t)
 {

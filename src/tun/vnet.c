@@ -192,7 +192,7 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 	const uint8_t *l4;
 	size_t l4len;
 
-	/* Two of these could not share VNET_GRO_MAX_LEN: not worth checking the checksum. */
+	/* Two of these could not share VNET_GRO_MAX_LEN: not worth parsing. */
 	if (len < IP4_HLEN || len > VNET_GRO_MAX_LEN / 2)
 		return false;
 	f->ver = pkt[0] >> 4;
@@ -228,9 +228,19 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 		return false;
 	}
 	f->paylen = len - f->hlen;
-	if (f->paylen == 0)
-		return false;
-	return csum_fold(csum_partial(l4, l4len, pseudo(pkt, f->ver, l4len, f->proto))) == 0xffff;
+	return f->paylen > 0;
+}
+
+/*
+ * The transport checksum of pkt (parsed into f) verifies. Checked only when a packet is about
+ * to join a merge (vnet_gro_append), so a packet written alone costs no pass over its data.
+ */
+static bool l4_csum_ok(const uint8_t *pkt, const struct vnet_flow *f)
+{
+	size_t l4len = f->hlen - f->l3len + f->paylen;
+
+	return csum_fold(csum_partial(pkt + f->l3len, l4len,
+				      pseudo(pkt, f->ver, l4len, f->proto))) == 0xffff;
 }
 
 void vnet_gro_start(struct vnet_gro *g, uint8_t *head, size_t len, size_t cap,
@@ -244,6 +254,7 @@ void vnet_gro_start(struct vnet_gro *g, uint8_t *head, size_t len, size_t cap,
 	g->nseg = 1;
 	g->next_seq = f->seq + (uint32_t)f->paylen;
 	g->has_psh = f->proto == PROTO_TCP && (f->tcp_flags & TCP_PSH);
+	g->is_head_checked = false;
 	/* Only a plain ACK segment may be followed (as in the kernel's tcp_gro_receive). */
 	g->is_closed = f->proto == PROTO_TCP && f->tcp_flags != TCP_ACK;
 }
@@ -280,13 +291,24 @@ bool vnet_gro_append(struct vnet_gro *g, const uint8_t *pkt, const struct vnet_f
 	    g->len + f->paylen > VNET_GRO_MAX_LEN || g->len + f->paylen > g->cap ||
 	    f->hlen != g->f.hlen || !vnet_gro_same_flow(g, pkt, f) || !same_ip(g, pkt))
 		return false;
-	if (f->proto == PROTO_TCP) {
-		/* In order, plain ACK (PSH allowed: it ends the merge), same ack, window, urgent
-		 * and options. */
-		if (f->seq != g->next_seq || (f->tcp_flags & (uint8_t)~TCP_PSH) != TCP_ACK ||
-		    memcmp(l4 + 8, hl4 + 8, 4) || memcmp(l4 + 14, hl4 + 14, 2) ||
-		    memcmp(l4 + 18, hl4 + 18, f->hlen - f->l3len - 18))
+	/* TCP: in order, plain ACK (PSH allowed: it ends the merge), same ack, window, urgent
+	 * and options. */
+	if (f->proto == PROTO_TCP &&
+	    (f->seq != g->next_seq || (f->tcp_flags & (uint8_t)~TCP_PSH) != TCP_ACK ||
+	     memcmp(l4 + 8, hl4 + 8, 4) || memcmp(l4 + 14, hl4 + 14, 2) ||
+	     memcmp(l4 + 18, hl4 + 18, f->hlen - f->l3len - 18)))
+		return false;
+	/* The head's checksum once, before its first follower; a bad head stays alone. */
+	if (!g->is_head_checked) {
+		if (!l4_csum_ok(g->head, &g->f)) {
+			g->is_closed = true;
 			return false;
+		}
+		g->is_head_checked = true;
+	}
+	if (!l4_csum_ok(pkt, f))
+		return false;
+	if (f->proto == PROTO_TCP) {
 		g->next_seq += (uint32_t)f->paylen;
 		if (f->tcp_flags & TCP_PSH) {
 			g->has_psh = true;

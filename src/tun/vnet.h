@@ -98,22 +98,24 @@ struct vnet_flow {
 /*
  * True when pkt (len bytes) may take part in a merge: IPv4 without options and not a fragment,
  * or IPv6 without extension headers, carrying TCP or UDP, with lengths that agree with len,
- * payload, a correct checksum (UDP: not 0), and small enough that a second packet could join.
- * *f is filled when true.
+ * payload, a UDP checksum that is not 0, and small enough that a second packet could join.
+ * *f is filled when true. The checksum itself is checked by vnet_gro_append, only when a
+ * merge needs it.
  */
 bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f);
 
 /* A merged packet being built in its first packet's buffer. */
 struct vnet_gro {
-	uint8_t *head;	    /* the first packet, then the payload of the others after it */
-	size_t len;	    /* bytes at head */
-	size_t cap;	    /* room at head */
-	struct vnet_flow f; /* of the first packet */
-	size_t mss;	    /* the first packet's payload length */
-	size_t nseg;	    /* packets merged */
-	uint32_t next_seq;  /* TCP: the sequence number that continues the merge */
-	bool is_closed;	    /* a short piece or a PSH was merged: nothing may follow */
-	bool has_psh;	    /* TCP: the last merged piece carried PSH */
+	uint8_t *head;	      /* the first packet, then the payload of the others after it */
+	size_t len;	      /* bytes at head */
+	size_t cap;	      /* room at head */
+	struct vnet_flow f;   /* of the first packet */
+	size_t mss;	      /* the first packet's payload length */
+	size_t nseg;	      /* packets merged */
+	uint32_t next_seq;    /* TCP: the sequence number that continues the merge */
+	bool is_closed;	      /* a short piece or a PSH was merged: nothing may follow */
+	bool has_psh;	      /* TCP: the last merged piece carried PSH */
+	bool is_head_checked; /* the first packet's checksum verified (on the first append) */
 };
 
 /* Starts a merge with the packet at head (len bytes, cap bytes of room, parsed into f). */
@@ -124,9 +126,10 @@ bool vnet_gro_same_flow(const struct vnet_gro *g, const uint8_t *pkt, const stru
 /*
  * Appends pkt's payload to g when pkt continues g (same flow, equal headers apart from the
  * fields a merge rewrites, TCP sequence in order, a payload no longer than the first one's,
- * within the size and piece limits). True when appended: pkt's bytes were copied and the
- * caller still owns (and frees) pkt. False leaves g unchanged; the caller should then close g
- * (vnet_gro_finish) before writing pkt, to keep the flow's order.
+ * within the size and piece limits, both pkt's and the first packet's checksums correct). True
+ * when appended: pkt's bytes were copied and the caller still owns (and frees) pkt. False leaves
+ * g's bytes unchanged (a first packet whose checksum fails also closes g); the caller should
+ * then close g (vnet_gro_finish) before writing pkt, to keep the flow's order.
  */
 bool vnet_gro_append(struct vnet_gro *g, const uint8_t *pkt, const struct vnet_flow *f);
 /*

@@ -6,7 +6,8 @@
  *   packet with the right lengths, sequence numbers, flags, IPv4 IDs, checksums and payload.
  * - Merging (vnet_gro_*) those pieces gives one GSO packet whose cutting gives back the very
  *   same pieces, byte for byte (what the kernel does with it on the far side of the write).
- * - The merge refusals: bad checksum, out of order, other ack/flags/options/flow, too long.
+ * - The merge refusals: bad checksum (either packet), out of order, other ack/flags/options/flow,
+ *   too long.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -334,6 +335,9 @@ Test(vnet, merge_refusals)
 
 	piece[1][len - 1] ^= 1;
 	cr_assert_not(try_merge(len), "bad checksum");
+	two_pieces();
+	piece[0][len - 1] ^= 1;
+	cr_assert_not(try_merge(len), "bad checksum on the first packet");
 	two_pieces();
 	piece[1][40 + 7] += 1;
 	set_l4_csum(piece[1], len);
