@@ -32,14 +32,8 @@
 enum { SLOT_WORDS = TREE_INFOS_MAX / 64, PREIMAGE_MAX = 94 };
 
 struct tinfo {
-	uint8_t key[PROTO_KEY_LEN];
-	uint8_t parent[PROTO_KEY_LEN];
-	uint64_t seq;
-	uint64_t nonce;
-	uint64_t port;
-	uint8_t psig[PROTO_SIG_LEN];
-	uint8_t sig[PROTO_SIG_LEN];
-	uint64_t deadline; /* own: refresh time; others: expiry time (ms) */
+	struct proto_announce ann; /* first: ann.key is the sort key (lib/kvec) */
+	uint64_t deadline;	   /* own: refresh time; others: expiry time (ms) */
 	uint32_t slot;
 	uint32_t mark; /* walk stamp, for repeat detection */
 };
@@ -123,7 +117,7 @@ static struct tinfo *info_insert(struct tree *t, size_t pos, const uint8_t key[3
 	for (slot = 0; t->by_slot[slot]; slot++)
 		;
 	i = xcalloc(1, sizeof(*i));
-	memcpy(i->key, key, PROTO_KEY_LEN);
+	memcpy(i->ann.key, key, PROTO_KEY_LEN);
 	i->slot = slot;
 	t->by_slot[slot] = i;
 	kvec_insert(&t->infos, pos, i);
@@ -143,22 +137,11 @@ static void info_remove(struct tree *t, size_t pos)
 
 static void info_snapshot(const struct tinfo *i, struct tree_info *out)
 {
-	memcpy(out->key, i->key, PROTO_KEY_LEN);
-	memcpy(out->parent, i->parent, PROTO_KEY_LEN);
-	out->seq = i->seq;
-	out->nonce = i->nonce;
-	out->port = i->port;
-}
-
-static void info_announce(const struct tinfo *i, struct proto_announce *a)
-{
-	memcpy(a->key, i->key, PROTO_KEY_LEN);
-	memcpy(a->parent, i->parent, PROTO_KEY_LEN);
-	a->seq = i->seq;
-	a->nonce = i->nonce;
-	a->port = i->port;
-	memcpy(a->psig, i->psig, PROTO_SIG_LEN);
-	memcpy(a->sig, i->sig, PROTO_SIG_LEN);
+	memcpy(out->key, i->ann.key, PROTO_KEY_LEN);
+	memcpy(out->parent, i->ann.parent, PROTO_KEY_LEN);
+	out->seq = i->ann.seq;
+	out->nonce = i->ann.nonce;
+	out->port = i->ann.port;
 }
 
 /* §5.4: "The source comment insists this rule is identical on every node". */
@@ -201,12 +184,7 @@ static bool update(struct tree *t, const struct proto_announce *ann, uint64_t no
 		}
 	}
 	sent_clear_slot(t, i->slot);
-	memcpy(i->parent, ann->parent, PROTO_KEY_LEN);
-	i->seq = ann->seq;
-	i->nonce = ann->nonce;
-	i->port = ann->port;
-	memcpy(i->psig, ann->psig, PROTO_SIG_LEN);
-	memcpy(i->sig, ann->sig, PROTO_SIG_LEN);
+	i->ann = *ann; /* same key: found or inserted under ann->key */
 	if (memcmp(ann->key, t->self, PROTO_KEY_LEN) == 0)
 		i->deadline = now_ms + TREE_REFRESH_MS;
 	else
@@ -253,7 +231,7 @@ static size_t walk_up(struct tree *t, const uint8_t key[32], struct tinfo **out)
 	while ((i = info_find(t, k)) && i->mark != m) {
 		i->mark = m;
 		out[n++] = i;
-		k = i->parent;
+		k = i->ann.parent;
 	}
 	return n;
 }
@@ -278,7 +256,7 @@ bool tree_coords(const struct tree *t, const uint8_t key[32], struct proto_path 
 
 		if (!i)
 			return false;
-		if (memcmp(i->parent, i->key, PROTO_KEY_LEN) == 0) {
+		if (memcmp(i->ann.parent, i->ann.key, PROTO_KEY_LEN) == 0) {
 			/* Root reached: reverse into root-first order (§5.8). */
 			for (uint16_t a = 0, b = n ? n - 1 : 0; a < b; a++, b--) {
 				uint64_t tmp = out->port[a];
@@ -291,8 +269,8 @@ bool tree_coords(const struct tree *t, const uint8_t key[32], struct proto_path 
 		}
 		if (n == PROTO_PATH_MAX)
 			break;
-		out->port[n++] = i->port;
-		k = i->parent;
+		out->port[n++] = i->ann.port;
+		k = i->ann.parent;
 	}
 	out->len = 0;
 	return false;
@@ -353,7 +331,7 @@ static void new_req(struct tree *t, struct proto_sigreq *req)
 {
 	const struct tinfo *s = info_find(t, t->self);
 
-	req->seq = (s ? s->seq : 0) + 1;
+	req->seq = (s ? s->ann.seq : 0) + 1;
 	req->nonce = t->cbs.random(t->cbs.ctx);
 }
 
@@ -403,13 +381,10 @@ int tree_link_up(struct tree *t, uint32_t link_id, const uint8_t key[32], uint64
 	} else {
 		/* §5.3 step 1: replay everything P already has over the new link. */
 		for (uint32_t s = 0; s < TREE_INFOS_MAX; s++) {
-			struct proto_announce a;
-
 			if (!sent_test(p, s))
 				continue;
 			assert(t->by_slot[s]);
-			info_announce(t->by_slot[s], &a);
-			t->cbs.send(t->cbs.ctx, link_id, PROTO_ANNOUNCE, &a);
+			t->cbs.send(t->cbs.ctx, link_id, PROTO_ANNOUNCE, &t->by_slot[s]->ann);
 		}
 	}
 	l->peer = p;
@@ -512,10 +487,10 @@ int tree_handle_sigres(struct tree *t, uint32_t link_id, const struct proto_sigr
 
 static bool info_equals_announce(const struct tinfo *i, const struct proto_announce *a)
 {
-	return memcmp(i->parent, a->parent, PROTO_KEY_LEN) == 0 && i->seq == a->seq &&
-	       i->nonce == a->nonce && i->port == a->port &&
-	       memcmp(i->psig, a->psig, PROTO_SIG_LEN) == 0 &&
-	       memcmp(i->sig, a->sig, PROTO_SIG_LEN) == 0;
+	return memcmp(i->ann.parent, a->parent, PROTO_KEY_LEN) == 0 && i->ann.seq == a->seq &&
+	       i->ann.nonce == a->nonce && i->ann.port == a->port &&
+	       memcmp(i->ann.psig, a->psig, PROTO_SIG_LEN) == 0 &&
+	       memcmp(i->ann.sig, a->sig, PROTO_SIG_LEN) == 0;
 }
 
 int tree_handle_announce(struct tree *t, uint32_t link_id, const struct proto_announce *ann,
@@ -541,13 +516,8 @@ int tree_handle_announce(struct tree *t, uint32_t link_id, const struct proto_an
 	if (!i)
 		return 0; /* refused for lack of room */
 	sent_add(l->peer, i->slot);
-	if (!info_equals_announce(i, ann)) {
-		struct proto_announce ours;
-
-		/* They sent something worse: tell that link what we know (§5.4). */
-		info_announce(i, &ours);
-		t->cbs.send(t->cbs.ctx, link_id, PROTO_ANNOUNCE, &ours);
-	}
+	if (!info_equals_announce(i, ann)) /* they sent something worse: tell them ours (§5.4) */
+		t->cbs.send(t->cbs.ctx, link_id, PROTO_ANNOUNCE, &i->ann);
 	return 0;
 }
 
@@ -604,15 +574,15 @@ static void fix(struct tree *t, uint64_t now_ms)
 	memcpy(best_parent, t->self, PROTO_KEY_LEN);
 	memset(self_parent, 0, PROTO_KEY_LEN);
 	if (s)
-		memcpy(self_parent, s->parent, PROTO_KEY_LEN);
+		memcpy(self_parent, s->ann.parent, PROTO_KEY_LEN);
 	/* Does our current parent still lead to a better root than ourselves? */
-	if (s && (sp = peer_find(t, s->parent))) {
+	if (s && (sp = peer_find(t, s->ann.parent))) {
 		size_t n = walk_up(t, t->self, t->walk);
 		const struct tinfo *root = t->walk[n - 1];
 
-		if (memcmp(root->key, best_root, PROTO_KEY_LEN) < 0) {
-			memcpy(best_root, root->key, PROTO_KEY_LEN);
-			memcpy(best_parent, s->parent, PROTO_KEY_LEN);
+		if (memcmp(root->ann.key, best_root, PROTO_KEY_LEN) < 0) {
+			memcpy(best_root, root->ann.key, PROTO_KEY_LEN);
+			memcpy(best_parent, s->ann.parent, PROTO_KEY_LEN);
 			best_cost = peer_cost(sp, n - 1);
 		}
 	}
@@ -630,16 +600,16 @@ static void fix(struct tree *t, uint64_t now_ms)
 			continue; /* P's ancestry runs through us */
 		root = t->walk[n - 1];
 		c = peer_cost(p, n - 1);
-		if (memcmp(root->key, best_root, PROTO_KEY_LEN) < 0) {
-			memcpy(best_root, root->key, PROTO_KEY_LEN);
+		if (memcmp(root->ann.key, best_root, PROTO_KEY_LEN) < 0) {
+			memcpy(best_root, root->ann.key, PROTO_KEY_LEN);
 			memcpy(best_parent, p->key, PROTO_KEY_LEN);
 			best_cost = c;
-		} else if (memcmp(root->key, best_root, PROTO_KEY_LEN) != 0) {
+		} else if (memcmp(root->ann.key, best_root, PROTO_KEY_LEN) != 0) {
 			continue;
 		}
 		if ((t->refresh && c * 2 < best_cost) ||
 		    (memcmp(best_parent, self_parent, PROTO_KEY_LEN) != 0 && c < best_cost)) {
-			memcpy(best_root, root->key, PROTO_KEY_LEN);
+			memcpy(best_root, root->ann.key, PROTO_KEY_LEN);
 			memcpy(best_parent, p->key, PROTO_KEY_LEN);
 			best_cost = c;
 		}
@@ -691,12 +661,8 @@ static void send_announces(struct tree *t)
 		list_foreach(n, &p->links) {
 			const struct tlink *l = list_entry(n, struct tlink, peer_node);
 
-			for (size_t k = 0; k < nsend; k++) {
-				struct proto_announce a;
-
-				info_announce(t->to_send[k], &a);
-				t->cbs.send(t->cbs.ctx, l->id, PROTO_ANNOUNCE, &a);
-			}
+			for (size_t k = 0; k < nsend; k++)
+				t->cbs.send(t->cbs.ctx, l->id, PROTO_ANNOUNCE, &t->to_send[k]->ann);
 		}
 	}
 }
@@ -741,7 +707,7 @@ static void expire(struct tree *t, uint64_t now_ms)
 
 		if (i->deadline > now_ms)
 			continue;
-		if (memcmp(i->key, t->self, PROTO_KEY_LEN) == 0) {
+		if (memcmp(i->ann.key, t->self, PROTO_KEY_LEN) == 0) {
 			t->refresh = true; /* ROUTER_REFRESH: re-sign at this tick */
 			i->deadline = UINT64_MAX;
 		} else {
@@ -781,10 +747,10 @@ void tree_get_root(const struct tree *t, uint8_t root[32])
 
 	memcpy(root, t->self, PROTO_KEY_LEN);
 	for (size_t hops = 0; hops <= t->infos.n && (i = info_find(t, k)); hops++) {
-		memcpy(root, i->key, PROTO_KEY_LEN);
-		if (memcmp(i->parent, i->key, PROTO_KEY_LEN) == 0)
+		memcpy(root, i->ann.key, PROTO_KEY_LEN);
+		if (memcmp(i->ann.parent, i->ann.key, PROTO_KEY_LEN) == 0)
 			return;
-		k = i->parent;
+		k = i->ann.parent;
 	}
 }
 
