@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/pkt.h"
 #include "support/hex.h"
+#include "support/uvwait.h"
 
 #include <criterion/criterion.h>
 
@@ -277,33 +278,15 @@ static void raw_send_meta(const struct keypair *kp, const char *pw, uint8_t prio
 
 /* ---- loop helpers ---- */
 
-static void tick(uv_timer_t *t)
+/* Runs the loop until *v reaches want (true) or ms pass (false); run_for: ms of running. */
+static bool run_until(const volatile int *v, int want, uint64_t ms)
 {
-	(void)t;
-}
-
-/* Runs the loop until *flag becomes true (returns true) or ms pass (returns false). */
-static bool run_until(const volatile int *flag, int want, uint64_t ms)
-{
-	uv_timer_t wd;
-	uint64_t end;
-
-	uv_update_time(&fx.loop);
-	end = uv_now(&fx.loop) + ms;
-	uv_timer_init(&fx.loop, &wd);
-	uv_timer_start(&wd, tick, 5, 5);
-	while (*flag < want && uv_now(&fx.loop) < end)
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&wd, NULL);
-	uv_run(&fx.loop, UV_RUN_NOWAIT);
-	return *flag >= want;
+	return uvwait_until(&fx.loop, v, want, ms);
 }
 
 static void run_for(uint64_t ms)
 {
-	static const int never = 0;
-
-	run_until(&never, 1, ms);
+	uvwait_for(&fx.loop, ms);
 }
 
 static bool raw_has(size_t n, uint64_t ms)

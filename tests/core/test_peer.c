@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/pkt.h"
 #include "support/hex.h"
+#include "support/uvwait.h"
 
 #include <criterion/criterion.h>
 
@@ -353,33 +354,15 @@ static struct node *node_start(int i, const char *priv, const char *yaml)
 	return n;
 }
 
-static void tick(uv_timer_t *t)
+/* Runs the loop until *v reaches want (true) or ms pass (false); run_for: ms of running. */
+static bool run_until(const volatile int *v, int want, uint64_t ms)
 {
-	(void)t;
-}
-
-/* Runs the loop until *v >= want (true) or ms elapse (false). */
-static bool run_until(const int *v, int want, uint64_t ms)
-{
-	uv_timer_t wd;
-	uint64_t end;
-
-	uv_update_time(&fx.loop);
-	end = uv_now(&fx.loop) + ms;
-	uv_timer_init(&fx.loop, &wd);
-	uv_timer_start(&wd, tick, 5, 5);
-	while (*v < want && uv_now(&fx.loop) < end)
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&wd, NULL);
-	uv_run(&fx.loop, UV_RUN_NOWAIT);
-	return *v >= want;
+	return uvwait_until(&fx.loop, v, want, ms);
 }
 
 static void run_for(uint64_t ms)
 {
-	static const int never = 0;
-
-	run_until(&never, 1, ms);
+	uvwait_for(&fx.loop, ms);
 }
 
 static void add_peer(struct node *n, const char *uri)

@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/pkt.h"
 #include "support/refcsum.h"
+#include "support/uvwait.h"
 
 #include <criterion/criterion.h>
 
@@ -186,10 +187,7 @@ static struct tun *open_tun(const char *name)
 /* Runs the loop until *count reaches want, for at most 3 s. */
 static bool run_until(const int *count, int want)
 {
-	uint64_t deadline = uv_now(&fx.loop) + 3000;
-	while (*count < want && uv_now(&fx.loop) < deadline)
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	return *count >= want;
+	return uvwait_until(&fx.loop, count, want, 3000);
 }
 
 static void on_closed(void *arg)
