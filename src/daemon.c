@@ -142,6 +142,7 @@ static int start_tun(struct daemon *d)
 	struct tun_params tp = {
 	    .ifname = d->cfg->if_name,
 	    .mtu = mtu,
+	    .txqueuelen = (uint32_t)d->cfg->if_txqueuelen,
 	    .addr6 = d->address,
 	    .pool = d->pool,
 	    .recv = on_tun_packet,

@@ -749,6 +749,11 @@ const struct ckey config_keys[] = {
 	CKEY("IfMTU", CKT_UINT, if_mtu, .def = "65535", .size = 8, .min = 1280, .max = 65535,
 	     .cite = "IPv6 needs at least 1280 (RFC 8200 §5)",
 	     .doc = "MTU of the TUN interface, 1280 to 65535."),
+	CKEY("IfTxQueueLen", CKT_UINT, if_txqueuelen, .def = "3000", .size = 8, .min = 64,
+	     .max = 65536, .flags = CKF_JSON_NONDEFAULT,
+	     .doc = "ygg64: packets the TUN holds for us while we are busy (the kernel's\n"
+		    "txqueuelen; the kernel's own default for a TUN is 500). More absorbs longer\n"
+		    "bursts of small packets; fewer bounds the delay a flood can queue."),
 	CKEY("LogLookups", CKT_BOOL, log_lookups, .def = "false", .flags = CKF_JSON_NONDEFAULT,
 	     .doc = "Record path lookups for the admin \"lookups\" command."),
 	CKEY("NodeInfoPrivacy", CKT_BOOL, nodeinfo_privacy, .def = "false",

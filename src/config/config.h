@@ -125,6 +125,7 @@ struct config {
 	struct config_strlist allowed_public_keys; /* 64-hex strings, validated */
 	char *if_name;				   /* default "auto"; "none" = no TUN */
 	uint64_t if_mtu;			   /* default 65535 */
+	uint64_t if_txqueuelen; /* ygg64: default 3000 */
 	bool log_lookups;
 	bool nodeinfo_privacy;
 	struct cnode *nodeinfo; /* a map (keys sorted), or NULL for null; see config/cnode.h */

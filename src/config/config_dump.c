@@ -357,13 +357,16 @@ static bool is_default(const struct ckey *k, const void *base)
 
 		return (!s && !k->def) || (s && k->def && !strcmp(s, k->def));
 	}
+	if (k->type == CKT_UINT)
+		return k->def && ckey_uint_get(k, base) == strtoull(k->def, NULL, 10);
 	return false;
 }
 
 /*
  * Whether k is printed: never for input-only spellings; not when an optional string is unset;
  * not PrivateKey when PrivateKeyPath is set (as yggdrasil -normaliseconf does); omitempty
- * numbers at zero; and in JSON, AdminListen and LogLookups only when not the default.
+ * numbers at zero; and in JSON, AdminListen, IfTxQueueLen and LogLookups only when not the
+ * default.
  */
 static bool is_shown(const struct dumper *d, const struct ckey *k, const void *base)
 {

@@ -80,12 +80,6 @@ enum {
 	ADDR6_PLEN = 7,	     /* 200::/7 (spec §4.2: the TUN gets address/7) */
 	NL_BUF_LEN = 8192,   /* one request or ACK; MNL_SOCKET_BUFFER_SIZE's cap */
 	ADDR_WAIT_MS = 1000, /* for the address's local route (wait_local) */
-	/*
-	 * The device's queue towards us, in packets: Ethernet's default, not TUN's 500, which
-	 * drops bursts (64-byte UDP at 150 kpps) that arrive while the loop is busy elsewhere.
-	 * Local TCP senders keep their own share small (TCP small queues).
-	 */
-	TXQ_LEN = 1000,
 };
 
 struct tun {
@@ -105,6 +99,7 @@ struct tun {
 	unsigned ifindex;
 	char name[IFNAMSIZ];
 	uint32_t mtu;
+	uint32_t txqlen; /* IFLA_TXQLEN: the ring the kernel fills and we read */
 	struct pkt_pool *pool;
 	tun_recv_cb *recv;
 	void *ctx;
@@ -174,7 +169,7 @@ static int nl_set_link(const struct tun *t, unsigned flags, unsigned change, uin
 	ifi->ifi_change = change;
 	if (mtu) {
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-		mnl_attr_put_u32(nlh, IFLA_TXQLEN, TXQ_LEN);
+		mnl_attr_put_u32(nlh, IFLA_TXQLEN, t->txqlen);
 	}
 	return nl_talk(nlh, NULL, NULL);
 }
@@ -704,6 +699,7 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 	t->loop = loop;
 	t->fd = -1;
 	t->mtu = p->mtu;
+	t->txqlen = p->txqueuelen ? p->txqueuelen : TUN_TXQ_DEFAULT;
 	t->pool = p->pool;
 	t->recv = p->recv;
 	t->ctx = p->ctx;

@@ -63,6 +63,7 @@ static const char *const error_cases[] = {
 	"38-nodeinfo-too-big.yaml",
 	"39-yaml-tag.yaml",
 	"40-nonglobal-pool.yaml",
+	"41-txqueuelen-range.yaml",
 };
 /* clang-format on */
 
@@ -234,6 +235,7 @@ static bool cfg_equal(const struct config *a, const struct config *b)
 	SAME(list_eq(&a->allowed_public_keys, &b->allowed_public_keys), "AllowedPublicKeys");
 	SAME(str_eq(a->if_name, b->if_name), "IfName");
 	SAME(a->if_mtu == b->if_mtu, "IfMTU");
+	SAME(a->if_txqueuelen == b->if_txqueuelen, "IfTxQueueLen");
 	SAME(a->log_lookups == b->log_lookups, "LogLookups");
 	SAME(a->nodeinfo_privacy == b->nodeinfo_privacy, "NodeInfoPrivacy");
 	SAME((!a->nodeinfo && !b->nodeinfo) ||

@@ -373,7 +373,8 @@ Test(tun, configures_mtu_address_up_and_route)
 	cr_assert_eq(ti.mtu, TEST_MTU);
 
 	cr_assert_eq(read_sys_long("yggtest0", "mtu", 10), TEST_MTU);
-	cr_assert_eq(read_sys_long("yggtest0", "tx_queue_len", 10), 1000, "queue of 1000, not 500");
+	cr_assert_eq(read_sys_long("yggtest0", "tx_queue_len", 10), TUN_TXQ_DEFAULT,
+		     "txqueuelen 0 in the params means the default (3000), not TUN's 500");
 	cr_assert(read_sys_long("yggtest0", "flags", 16) & IFF_UP, "link is up");
 	/* TUNSETIFF flags as the kernel reports them: IFF_TUN | IFF_NO_PI | IFF_VNET_HDR. */
 	cr_assert_eq(read_sys_long("yggtest0", "tun_flags", 16), 0x0001 | 0x1000 | 0x4000);
@@ -398,6 +399,18 @@ Test(tun, configures_mtu_address_up_and_route)
 	cr_assert(file_has_line("/proc/net/ipv6_route", "02000000000000000000000000000000 07 ",
 				"yggtest0", NULL),
 		  "200::/7 routed via yggtest0");
+	finish(t);
+}
+
+Test(tun, applies_the_configured_queue_length)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun_params p = params("yggtest0");
+	p.txqueuelen = 777;
+	struct tun *t = tun_open(&fx.loop, &p);
+	cr_assert_not_null(t);
+	cr_assert_eq(read_sys_long("yggtest0", "tx_queue_len", 10), 777);
 	finish(t);
 }
 
