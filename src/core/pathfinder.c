@@ -342,9 +342,10 @@ enum pathfinder_verdict pathfinder_send(struct pathfinder *pf, const uint8_t des
 	struct pf_rumor *r;
 
 	if (e) {
-		struct proto_path path = e->path;
+		struct proto_path path;
 		struct pkt *copy = hold_copy(pf, payload);
 
+		proto_path_copy(&path, &e->path);
 		if (copy) {
 			release(pf, &e->cached);
 			e->cached = copy;

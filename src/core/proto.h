@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/bloom.h"
 
@@ -59,6 +60,16 @@ struct proto_path {
 	uint16_t len;
 	uint64_t port[PROTO_PATH_MAX];
 };
+
+/*
+ * *dst = *src for the ports in use only: a whole struct is over 1 KB and a path is a few
+ * ports, which matters on the per-packet paths. src->len must be at most PROTO_PATH_MAX.
+ */
+static inline void proto_path_copy(struct proto_path *dst, const struct proto_path *src)
+{
+	dst->len = src->len;
+	memcpy(dst->port, src->port, src->len * sizeof(src->port[0]));
+}
 
 struct proto_sigreq {
 	uint64_t seq;

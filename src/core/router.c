@@ -419,8 +419,8 @@ static void pf_send_traffic(void *ctx, const uint8_t dest[32], const struct prot
 	struct router *r = ctx;
 	struct proto_traffic tr;
 
-	tr.path = *path;
-	tr.from = *self_coords(r);
+	proto_path_copy(&tr.path, path);
+	proto_path_copy(&tr.from, self_coords(r));
 	memcpy(tr.source, r->self, PROTO_KEY_LEN);
 	memcpy(tr.dest, dest, PROTO_KEY_LEN);
 	tr.watermark = UINT64_MAX;
