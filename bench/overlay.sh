@@ -22,7 +22,9 @@
 #                 rate down 10 % (at most 3 times) while their median loss is still >= 1 %.
 #                 Socket buffers -w 4 MiB (capped by net.core.[rw]mem_max).
 #   CPU           seconds of CPU (utime + stime) each daemon used over all the load tests of
-#                 the pair, and % of one core during the tcp1 and udp64 runs.
+#                 the pair, and % of one core during the tcp1 and udp64 runs; from these,
+#                 each daemon's CPU per packet at the UDP knee and per GB of tcp1 (the cost
+#                 of the work, whatever share of the machine iperf3 takes).
 # Each figure is the median of BENCH_REPS (3) runs of BENCH_T s (10). Before every run the
 # script waits (BENCH_QUIET_MAX s at most) for the machine to be quiet. It prints one table
 # with every pair and the ratios to the go-go pair; raw values and iperf3 JSON in $BENCH_OUT.
@@ -305,6 +307,27 @@ print_table() {
 		done
 		echo "$line"
 	}
+	# eff_row WHAT CPU-TEST RATE-TEST RATE-METRIC K: per node K * cpu_pct / rate; the ratio on
+	# the sum of both nodes.
+	eff_row() {
+		local line p x y r tx ty
+		line="$(printf '%-30s' "$1")"
+		declare -A tot=()
+		for p in $BENCH_PAIRS; do
+			r="$(fig "$p" "$3" "$4")"
+			tx="$(fig "$p" "$2" cpu_pct_1)" ty="$(fig "$p" "$2" cpu_pct_2)"
+			read -r x y tot[$p] < <(awk -v r="$r" -v a="$tx" -v b="$ty" -v k="$5" 'BEGIN {
+				if (r + 0 <= 0 || a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) { print "- - -"; exit }
+				x = k * a / r; y = k * b / r
+				printf "%.3g %.3g %.4g\n", x, y, x + y }')
+			line+="$(printf ' %15s' "$x/$y")"
+		done
+		for p in $BENCH_PAIRS; do
+			[[ "$p" == go-go ]] && continue
+			line+="$(printf ' %9s' "$(ratio "${tot[$p]}" "${tot[go-go]:-}")")"
+		done
+		echo "$line"
+	}
 	row "ping RTT (ms)" ping rtt_ms
 	row "TCP 1 stream (Gbit/s)" tcp1 gbps
 	row "TCP 4 streams (Gbit/s)" tcp4 gbps
@@ -316,6 +339,9 @@ print_table() {
 	row "CPU during tcp1 (%)" tcp1 cpu_pct per-node
 	row "CPU at the UDP knee (%)" udp cpu_pct per-node
 	row "CPU s over all load tests" load cpu_s per-node
+	# Cost per unit of work: CPU % of a core over the rate of the same runs (medians).
+	eff_row "CPU per packet at knee (us)" udp udp knee_kpps 10
+	eff_row "CPU per GB, tcp1 (s)" tcp1 tcp1 gbps 0.08
 	row "peak RSS (MiB)" load hwm_mib per-node
 	for p in $BENCH_PAIRS; do
 		[[ -z "$(fig "$p" udp sender_bound)" || "$(fig "$p" udp sender_bound)" == - ]] ||
