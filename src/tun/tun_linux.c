@@ -576,8 +576,9 @@ static void write_dev(struct tun *t, const struct vnet_hdr *h, const uint8_t *b,
 /*
  * Writes the queued packets, merged per flow (vnet.h). Each packet either joins the newest
  * merge of its flow or starts a merge of its own; merges are written in the order they were
- * started, so a flow's packets keep their order. A packet that cannot take part (not TCP or
- * UDP, too large) closes every open merge: its own flow's merge is unknown.
+ * started, so a flow's packets keep their order. A packet that cannot take part closes the
+ * open merge of its flow (a pure ACK, say: vnet_flow_id), or every open merge when its flow
+ * cannot be told (not TCP or UDP, a fragment).
  */
 static void flush_writes(struct tun *t)
 {
@@ -593,8 +594,12 @@ static void flush_writes(struct tun *t)
 
 		merging[ng] = vnet_gro_parse(p->data, p->len, &f);
 		if (!merging[ng]) {
+			/* Only its own flow's merge must not take packets sent after it. */
+			bool known = vnet_flow_id(p->data, p->len, &f);
+
 			for (size_t j = 0; j < ng; j++)
-				g[j].is_closed = true;
+				if (!known || (merging[j] && vnet_gro_same_flow(&g[j], p->data, &f)))
+					g[j].is_closed = true;
 			g[ng].head = p->data;
 			g[ng].len = p->len;
 			gp[ng++] = p;

@@ -231,6 +231,28 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 	return f->paylen > 0;
 }
 
+bool vnet_flow_id(const uint8_t *pkt, size_t len, struct vnet_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (len < IP4_HLEN)
+		return false;
+	f->ver = pkt[0] >> 4;
+	if (f->ver == 4) {
+		f->l3len = (size_t)(pkt[0] & 0x0f) * 4;
+		f->proto = pkt[9];
+		if (f->l3len < IP4_HLEN || (get16(pkt + 6) & 0x3fff))
+			return false; /* a bad header length, MF or an offset */
+	} else if (f->ver == 6) {
+		if (len < IP6_HLEN)
+			return false;
+		f->l3len = IP6_HLEN;
+		f->proto = pkt[6];
+	} else {
+		return false;
+	}
+	return (f->proto == PROTO_TCP || f->proto == PROTO_UDP) && len >= f->l3len + 4;
+}
+
 /*
  * The transport checksum of pkt (parsed into f) verifies. Checked only when a packet is about
  * to join a merge (vnet_gro_append), so a packet written alone costs no pass over its data.

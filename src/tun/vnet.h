@@ -103,6 +103,14 @@ struct vnet_flow {
  * merge needs it.
  */
 bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f);
+/*
+ * For a packet vnet_gro_parse refused: true when it is still a TCP or UDP packet whose flow
+ * can be told (IPv4 that is not a fragment, options allowed, or IPv6 without extension
+ * headers, with the ports inside len), such as a pure ACK. Then f->ver, f->proto and f->l3len
+ * are set, enough for vnet_gro_same_flow, and only a merge of that flow has to end before it
+ * is written; false means any open merge may be its flow.
+ */
+bool vnet_flow_id(const uint8_t *pkt, size_t len, struct vnet_flow *f);
 
 /* A merged packet being built in its first packet's buffer. */
 struct vnet_gro {

@@ -699,6 +699,55 @@ Test(tun, merged_writes_reach_a_local_socket_in_order)
 }
 
 /*
+ * Packets that cannot be merged (empty datagrams here, like pure ACKs) end only the merge of
+ * their own flow: a flow interleaved with them packet by packet is still written merged.
+ */
+Test(tun, unmergeable_packets_of_another_flow_do_not_end_a_merge)
+{
+	enum { N = 40 };
+	enter_netns();
+	loop_init(2 * N + 8, 2048);
+	fx.tun = open_tun("yggmrg1");
+	int s = udp6_socket(), s2 = udp6_socket();
+	struct sockaddr_in6 me = {.sin6_family = AF_INET6, .sin6_port = htons(LOCAL_PORT)};
+	memcpy(&me.sin6_addr, our_addr, 16);
+	cr_assert_eq(bind(s, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
+	me.sin6_port = htons(LOCAL_PORT + 1);
+	cr_assert_eq(bind(s2, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(s2, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	uint8_t b[128];
+	char msg[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(msg, sizeof(msg), "datagram %04d", i);
+		tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, msg)));
+		tun_write(fx.tun,
+			  pkt_with(b, build_udp6(b, peer_addr, 7001, our_addr, LOCAL_PORT + 1, "")));
+	}
+	uv_run(&fx.loop, UV_RUN_NOWAIT);
+	for (int i = 0; i < N; i++) {
+		char got[64] = {0};
+		ssize_t r = recv(s, got, sizeof(got) - 1, 0);
+		snprintf(msg, sizeof(msg), "datagram %04d", i);
+		cr_assert_eq(r, 13, "datagram %d: recv %zd (%s)", i, r, strerror(errno));
+		cr_assert_str_eq(got, msg);
+		cr_assert_eq(recv(s2, got, sizeof(got), 0), 0, "empty datagram %d", i);
+	}
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.tx_packets, 2 * N);
+	cr_assert_eq(ti.tx_drops, 0);
+	/* Two flushes of WRITE_BATCH (64) and 16 packets: 32 and 8 datagrams merged. */
+	cr_assert_eq(ti.tx_gro, 2);
+	cr_assert_eq(ti.tx_gro_pkts, N, "every datagram of the first flow in a merge");
+	close(s);
+	close(s2);
+	finish(fx.tun);
+}
+
+/*
  * A UDP GSO send (UDP_SEGMENT) through the device: with USO the kernel hands it over as one
  * GSO packet, which the tun cuts into the datagrams the sender meant, each with its checksum.
  */

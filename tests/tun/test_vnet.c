@@ -367,6 +367,53 @@ Test(vnet, merge_refusals)
 	cr_assert_not(try_merge(len), "a PSH head ends the merge at once");
 }
 
+/* The flow of a packet that cannot be merged: known for a pure ACK, unknown for a fragment. */
+Test(vnet, flow_id_of_unmergeable_packets)
+{
+	size_t len = two_pieces();
+	struct vnet_flow f0, f;
+	struct vnet_gro g;
+	uint8_t ack[128];
+
+	cr_assert(vnet_gro_parse(piece[0], len, &f0));
+	vnet_gro_start(&g, piece[0], len, len, &f0);
+	for (int ver = 4; ver <= 6; ver += 2) {
+		size_t hl = build(ack, (uint8_t)ver, 6, 0, false);
+		cr_assert_not(vnet_gro_parse(ack, hl, &f), "IPv%d: a pure ACK is not merged", ver);
+		cr_assert(vnet_flow_id(ack, hl, &f), "IPv%d: but its flow is known", ver);
+		cr_assert_eq(f.ver, ver);
+		cr_assert_eq(f.proto, 6);
+		cr_assert_eq(f.l3len, ver == 4 ? 20u : 40u);
+	}
+	/* two_pieces' flow is build()'s TCP/IPv6 flow: the same addresses and ports. */
+	cr_assert(vnet_gro_same_flow(&g, ack, &f), "the ACK is of the merge's flow");
+	ack[40 + 1] ^= 1;
+	cr_assert_not(vnet_gro_same_flow(&g, ack, &f), "another port, another flow");
+	cr_assert(vnet_flow_id(ack, 44, &f), "the ports are all it needs");
+	cr_assert_not(vnet_flow_id(ack, 43, &f), "not the whole ports");
+
+	size_t hl = build(ack, 4, 17, 0, false);
+	cr_assert(vnet_flow_id(ack, hl, &f), "an empty datagram");
+	cr_assert_eq(f.proto, 17);
+	ack[6] = 0x20; /* MF */
+	cr_assert_not(vnet_flow_id(ack, hl, &f), "a first fragment");
+	ack[6] = 0;
+	ack[7] = 1;
+	cr_assert_not(vnet_flow_id(ack, hl, &f), "a later fragment");
+	ack[7] = 0;
+	ack[0] = 0x44;
+	cr_assert_not(vnet_flow_id(ack, hl, &f), "a header shorter than 20 bytes");
+	ack[0] = 0x45;
+	ack[9] = 1;
+	cr_assert_not(vnet_flow_id(ack, hl, &f), "ICMP");
+	build(ack, 6, 6, 0, false);
+	ack[6] = 0; /* hop-by-hop options */
+	cr_assert_not(vnet_flow_id(ack, 60, &f), "an extension header");
+	ack[0] = 0x50;
+	cr_assert_not(vnet_flow_id(ack, 60, &f), "not IP");
+	cr_assert_not(vnet_flow_id(ack, 19, &f), "too short");
+}
+
 Test(vnet, merge_ends_after_psh_or_a_short_piece)
 {
 	size_t len = two_pieces();
