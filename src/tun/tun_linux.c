@@ -598,7 +598,8 @@ static void flush_writes(struct tun *t)
 			bool known = vnet_flow_id(p->data, p->len, &f);
 
 			for (size_t j = 0; j < ng; j++)
-				if (!known || (merging[j] && vnet_gro_same_flow(&g[j], p->data, &f)))
+				if (!known ||
+				    (merging[j] && vnet_gro_same_flow(&g[j], p->data, &f)))
 					g[j].is_closed = true;
 			g[ng].head = p->data;
 			g[ng].len = p->len;

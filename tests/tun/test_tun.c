@@ -722,9 +722,10 @@ Test(tun, unmergeable_packets_of_another_flow_do_not_end_a_merge)
 	char msg[32];
 	for (int i = 0; i < N; i++) {
 		snprintf(msg, sizeof(msg), "datagram %04d", i);
-		tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, msg)));
 		tun_write(fx.tun,
-			  pkt_with(b, build_udp6(b, peer_addr, 7001, our_addr, LOCAL_PORT + 1, "")));
+			  pkt_with(b, build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, msg)));
+		tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7001, our_addr,
+							 LOCAL_PORT + 1, "")));
 	}
 	uv_run(&fx.loop, UV_RUN_NOWAIT);
 	for (int i = 0; i < N; i++) {
