@@ -75,6 +75,11 @@ ticks_to_s() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 cpu_busy_total() {
 	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat
 }
+# cpu_steal_total: steal and total jiffies of all cores; steal is time the hypervisor gave
+# our vCPUs' turn to someone else, which no process here can see or help.
+cpu_steal_total() {
+	awk '/^cpu / { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
 # machine_busy_1s: % of all cores busy over about one second.
 machine_busy_1s() {
 	local a b

@@ -25,6 +25,8 @@
 #                 the pair, and % of one core during the tcp1 and udp64 runs; from these,
 #                 each daemon's CPU per packet at the UDP knee and per GB of tcp1 (the cost
 #                 of the work, whatever share of the machine iperf3 takes).
+#   steal         % of the machine's CPU time the hypervisor took over the pair's load tests
+#                 (/proc/stat); a few % is usual here, much more makes the pair's figures low.
 # Each figure is the median of BENCH_REPS (3) runs of BENCH_T s (10). Before every run the
 # script waits (BENCH_QUIET_MAX s at most) for the machine to be quiet. It prints one table
 # with every pair and the ratios to the go-go pair; raw values and iperf3 JSON in $BENCH_OUT.
@@ -164,7 +166,7 @@ udp_knee() {
 # run_pair PAIR: builds the pair's namespaces, starts its nodes, measures, stops them.
 NPAIR=0
 run_pair() {
-	local pair="$1" k1 k2 n1 n2 s1 s2 a2 rep out t0 g n t
+	local pair="$1" k1 k2 n1 n2 s1 s2 a2 rep out t0 g n t steal0
 	case "$pair" in
 	ygg64-ygg64) k1=sut k2=sut ;;
 	go-go) k1=real k2=real ;;
@@ -207,6 +209,7 @@ run_pair() {
 
 	declare -A load0=()
 	for n in "$n1" "$n2"; do load0[$n]="$(proc_ticks "${NODE_PID[$n]}")"; done
+	steal0="$(cpu_steal_total)"
 	for t in $BENCH_TESTS; do
 		case "$t" in
 		ping)
@@ -242,6 +245,9 @@ run_pair() {
 		*) fail "unknown test '$t' (ping tcp1 tcp4 udp64)" ;;
 		esac
 	done
+	rec "$pair" load steal_pct "$(awk -v a="$steal0" -v b="$(cpu_steal_total)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2] > 0 ? y[2] - x[2] : 1) }')"
 	for n in "$n1" "$n2"; do
 		rec "$pair" load "cpu_s_${n##*-}" \
 			"$(ticks_to_s $(($(proc_ticks "${NODE_PID[$n]}") - load0[$n])))"
@@ -343,6 +349,7 @@ print_table() {
 	eff_row "CPU per packet at knee (us)" udp udp knee_kpps 10
 	eff_row "CPU per GB, tcp1 (s)" tcp1 tcp1 gbps 0.08
 	row "peak RSS (MiB)" load hwm_mib per-node
+	row "host steal during load (%)" load steal_pct no-ratio
 	for p in $BENCH_PAIRS; do
 		[[ -z "$(fig "$p" udp sender_bound)" || "$(fig "$p" udp sender_bound)" == - ]] ||
 			echo "note: $p: the unpaced UDP run lost < 1 %: sender-bound, the figure is a floor"
