@@ -646,6 +646,68 @@ Test(tun, writes_reach_a_local_socket)
 	finish(fx.tun);
 }
 
+/* A UDP socket bound to our address and port, with a 3 s receive timeout. */
+static int bound_udp6(uint16_t port)
+{
+	int s = udp6_socket();
+	struct sockaddr_in6 me = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	struct timeval tv = {.tv_sec = 3};
+
+	memcpy(&me.sin6_addr, our_addr, 16);
+	cr_assert_eq(bind(s, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return s;
+}
+
+enum { MERGE_N = 40 };
+
+/*
+ * Writes MERGE_N datagrams "datagram %04d" to LOCAL_PORT in one loop iteration on a new tun,
+ * and after datagram `at` (after each one when at < 0) the datagram `other` to LOCAL_PORT + 1.
+ * Checks that every datagram arrives, in order, and fills *ti.
+ */
+static void write_two_flows(const char *ifname, int at, const char *other, struct tun_info *ti)
+{
+	enter_netns();
+	loop_init(2 * MERGE_N + 8, 2048);
+	fx.tun = open_tun(ifname);
+	int s = bound_udp6(LOCAL_PORT), s2 = bound_udp6(LOCAL_PORT + 1);
+	uint8_t b[128];
+	char msg[32], got[64];
+	int nother = 0;
+
+	for (int i = 0; i < MERGE_N; i++) {
+		snprintf(msg, sizeof(msg), "datagram %04d", i);
+		tun_write(fx.tun,
+			  pkt_with(b, build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, msg)));
+		if (at < 0 || i == at) {
+			tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7001, our_addr,
+								 LOCAL_PORT + 1, other)));
+			nother++;
+		}
+	}
+	uv_run(&fx.loop, UV_RUN_NOWAIT);
+	for (int i = 0; i < MERGE_N; i++) {
+		memset(got, 0, sizeof(got));
+		ssize_t r = recv(s, got, sizeof(got) - 1, 0);
+		snprintf(msg, sizeof(msg), "datagram %04d", i);
+		cr_assert_eq(r, 13, "datagram %d: recv %zd (%s)", i, r, strerror(errno));
+		cr_assert_str_eq(got, msg);
+	}
+	for (int i = 0; i < nother; i++) {
+		memset(got, 0, sizeof(got));
+		cr_assert_eq(recv(s2, got, sizeof(got) - 1, 0), (ssize_t)strlen(other),
+			     "other datagram %d", i);
+		cr_assert_str_eq(got, other);
+	}
+	tun_get_info(fx.tun, ti);
+	cr_assert_eq(ti->tx_packets, (uint64_t)(MERGE_N + nother));
+	cr_assert_eq(ti->tx_drops, 0);
+	close(s);
+	close(s2);
+	finish(fx.tun);
+}
+
 /*
  * Datagrams of one flow written in one loop iteration go to the kernel merged (one UDP GSO
  * write) and come out of the socket as the original datagrams, in order; a datagram of another
@@ -653,49 +715,11 @@ Test(tun, writes_reach_a_local_socket)
  */
 Test(tun, merged_writes_reach_a_local_socket_in_order)
 {
-	enum { N = 40 };
-	enter_netns();
-	loop_init(N + 8, 2048);
-	fx.tun = open_tun("yggmrg0");
-	int s = udp6_socket(), s2 = udp6_socket();
-	struct sockaddr_in6 me = {.sin6_family = AF_INET6, .sin6_port = htons(LOCAL_PORT)};
-	memcpy(&me.sin6_addr, our_addr, 16);
-	cr_assert_eq(bind(s, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
-	me.sin6_port = htons(LOCAL_PORT + 1);
-	cr_assert_eq(bind(s2, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
-	struct timeval tv = {.tv_sec = 3};
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(s2, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-
-	uint8_t b[128];
-	char msg[32];
-	for (int i = 0; i < N; i++) {
-		snprintf(msg, sizeof(msg), "datagram %04d", i);
-		tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, msg)));
-		if (i == N / 2)
-			tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7001, our_addr,
-								 LOCAL_PORT + 1, "the other flow")));
-	}
-	uv_run(&fx.loop, UV_RUN_NOWAIT);
-	for (int i = 0; i < N; i++) {
-		char got[64] = {0};
-		ssize_t r = recv(s, got, sizeof(got) - 1, 0);
-		snprintf(msg, sizeof(msg), "datagram %04d", i);
-		cr_assert_eq(r, 13, "datagram %d: recv %zd (%s)", i, r, strerror(errno));
-		cr_assert_str_eq(got, msg);
-	}
-	char got[64] = {0};
-	cr_assert_eq(recv(s2, got, sizeof(got) - 1, 0), 14);
-	cr_assert_str_eq(got, "the other flow");
 	struct tun_info ti;
-	tun_get_info(fx.tun, &ti);
-	cr_assert_eq(ti.tx_packets, N + 1);
-	cr_assert_eq(ti.tx_drops, 0);
+
+	write_two_flows("yggmrg0", MERGE_N / 2, "the other flow", &ti);
 	cr_assert_geq(ti.tx_gro, 1, "written merged");
-	cr_assert_eq(ti.tx_gro_pkts, N, "every datagram of the first flow in a merge");
-	close(s);
-	close(s2);
-	finish(fx.tun);
+	cr_assert_eq(ti.tx_gro_pkts, MERGE_N, "every datagram of the first flow in a merge");
 }
 
 /*
@@ -704,48 +728,12 @@ Test(tun, merged_writes_reach_a_local_socket_in_order)
  */
 Test(tun, unmergeable_packets_of_another_flow_do_not_end_a_merge)
 {
-	enum { N = 40 };
-	enter_netns();
-	loop_init(2 * N + 8, 2048);
-	fx.tun = open_tun("yggmrg1");
-	int s = udp6_socket(), s2 = udp6_socket();
-	struct sockaddr_in6 me = {.sin6_family = AF_INET6, .sin6_port = htons(LOCAL_PORT)};
-	memcpy(&me.sin6_addr, our_addr, 16);
-	cr_assert_eq(bind(s, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
-	me.sin6_port = htons(LOCAL_PORT + 1);
-	cr_assert_eq(bind(s2, (struct sockaddr *)&me, sizeof(me)), 0, "bind: %s", strerror(errno));
-	struct timeval tv = {.tv_sec = 3};
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(s2, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-
-	uint8_t b[128];
-	char msg[32];
-	for (int i = 0; i < N; i++) {
-		snprintf(msg, sizeof(msg), "datagram %04d", i);
-		tun_write(fx.tun,
-			  pkt_with(b, build_udp6(b, peer_addr, 7000, our_addr, LOCAL_PORT, msg)));
-		tun_write(fx.tun, pkt_with(b, build_udp6(b, peer_addr, 7001, our_addr,
-							 LOCAL_PORT + 1, "")));
-	}
-	uv_run(&fx.loop, UV_RUN_NOWAIT);
-	for (int i = 0; i < N; i++) {
-		char got[64] = {0};
-		ssize_t r = recv(s, got, sizeof(got) - 1, 0);
-		snprintf(msg, sizeof(msg), "datagram %04d", i);
-		cr_assert_eq(r, 13, "datagram %d: recv %zd (%s)", i, r, strerror(errno));
-		cr_assert_str_eq(got, msg);
-		cr_assert_eq(recv(s2, got, sizeof(got), 0), 0, "empty datagram %d", i);
-	}
 	struct tun_info ti;
-	tun_get_info(fx.tun, &ti);
-	cr_assert_eq(ti.tx_packets, 2 * N);
-	cr_assert_eq(ti.tx_drops, 0);
+
+	write_two_flows("yggmrg1", -1, "", &ti);
 	/* Two flushes of WRITE_BATCH (64) and 16 packets: 32 and 8 datagrams merged. */
 	cr_assert_eq(ti.tx_gro, 2);
-	cr_assert_eq(ti.tx_gro_pkts, N, "every datagram of the first flow in a merge");
-	close(s);
-	close(s2);
-	finish(fx.tun);
+	cr_assert_eq(ti.tx_gro_pkts, MERGE_N, "every datagram of the first flow in a merge");
 }
 
 /*
