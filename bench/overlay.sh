@@ -2,10 +2,13 @@
 # bench/overlay.sh — IPv6 overlay throughput, packet rate, latency and cost of ygg64 against
 # yggdrasil-go 0.5.12, in one run on the same machine.
 #
-# For each pair in BENCH_PAIRS, one after the other, a fresh pair of network namespaces
-# joined by a veth (the same topology and the same two identities for every pair): node 1
-# listens on tcp://, node 2 dials it, both run TUNs (ygg0, MTU 65535); iperf3's client runs
-# in namespace 1, its server in namespace 2, between the nodes' 200::/7 addresses. Pairs:
+# For each pair in BENCH_PAIRS a fresh pair of network namespaces joined by a veth (the same
+# topology and the same two identities for every pair): node 1 listens on tcp://, node 2 dials
+# it, both run TUNs (ygg0, MTU 65535); iperf3's client runs in namespace 1, its server in
+# namespace 2, between the nodes' 200::/7 addresses. All pairs are up at once and take turns
+# run by run (pair A's run 1, pair B's run 1, ..., pair A's run 2, ...; for udp64 each probe
+# and each confirming run), so that a slow spell of the host falls on every pair alike
+# instead of on the one pair measured then; only one pair carries load at a time. Pairs:
 #   ygg64-ygg64   both nodes ygg64
 #   go-go         both yggdrasil-go (the baseline the ratios divide by)
 #   ygg64-go      node 1 (client side, encrypting) ygg64, node 2 yggdrasil-go
@@ -25,8 +28,8 @@
 #                 the pair, and % of one core during the tcp1 and udp64 runs; from these,
 #                 each daemon's CPU per packet at the UDP knee and per GB of tcp1 (the cost
 #                 of the work, whatever share of the machine iperf3 takes).
-#   steal         % of the machine's CPU time the hypervisor took over the pair's load tests
-#                 (/proc/stat); a few % is usual here, much more makes the pair's figures low.
+#   steal         % of the machine's CPU time the hypervisor took during the pair's tcp and
+#                 udp runs (/proc/stat); a few % is usual here, much more makes them low.
 # Each figure is the median of BENCH_REPS (3) runs of BENCH_T s (10). Before every run the
 # script waits (BENCH_QUIET_MAX s at most) for the machine to be quiet. It prints one table
 # with every pair and the ratios to the go-go pair; raw values and iperf3 JSON in $BENCH_OUT.
@@ -58,20 +61,32 @@ BENCH_UDP_WIN="${BENCH_UDP_WIN:-$(awk 'NR == 1 { r = $1 } NR == 2 { w = $1 } END
 	blog "warning: net.core.[rw]mem_max cap UDP socket buffers at $BENCH_UDP_WIN bytes"
 
 
-# Daemons of the current pair (node names) and their CPU ticks at the start of a run.
+# The pair being measured: its daemons (node names), namespaces and node 2's address.
 PAIR_NODES=()
-declare -A TICKS0=()
+PS1="" PS2="" PA2=""
+declare -A TICKS0=() STEAL0=() STEAL_D=() TOTAL_D=()
+declare -A P_N1=() P_N2=() P_S1=() P_S2=() P_A2=() P_LOAD0_1=() P_LOAD0_2=()
+pair_use() {
+	PAIR_NODES=("${P_N1[$1]}" "${P_N2[$1]}")
+	PS1="${P_S1[$1]}" PS2="${P_S2[$1]}" PA2="${P_A2[$1]}"
+}
+# ticks_mark PAIR: the daemons' CPU ticks and the host's steal at the start of a run.
 ticks_mark() {
 	local n
 	for n in "${PAIR_NODES[@]}"; do TICKS0[$n]="$(proc_ticks "${NODE_PID[$n]}")"; done
+	STEAL0[$1]="$(cpu_steal_total)"
 }
-# ticks_rec PAIR TEST SECONDS: records each daemon's CPU % of one core since ticks_mark.
+# ticks_rec PAIR TEST SECONDS: records each daemon's CPU % of one core since ticks_mark, and
+# adds the run's steal and total jiffies to the pair's.
 ticks_rec() {
-	local n
+	local n s t
 	for n in "${PAIR_NODES[@]}"; do
 		rec "$1" "$2" "cpu_pct_${n##*-}" "$(awk -v d=$(($(proc_ticks "${NODE_PID[$n]}") - \
 			TICKS0[$n])) -v hz="$HZ" -v s="$3" 'BEGIN { printf "%.1f", 100 * d / hz / s }')"
 	done
+	read -r s t <<<"$(cpu_steal_total)"
+	STEAL_D[$1]=$((${STEAL_D[$1]:-0} + s - ${STEAL0[$1]% *}))
+	TOTAL_D[$1]=$((${TOTAL_D[$1]:-0} + t - ${STEAL0[$1]#* }))
 }
 
 # iperf NS-SERVER NS-CLIENT DST OUT ARGS...: one iperf3 run of BENCH_T (or -t from ARGS)
@@ -92,15 +107,15 @@ iperf() {
 	jq -e '.end.sum_received.bytes > 0' "$out" >/dev/null 2>&1
 }
 
-# udp_run PAIR NSS NSC DST PPS SECS TAG: UDP at PPS packets/s (0 = as fast as the sender
-# can); sets U_RX and U_TX (kpps) and U_LOSS (%).
+# udp_run PAIR PPS SECS TAG: UDP at PPS packets/s (0 = as fast as the sender can) on the pair
+# (pair_use first); sets U_RX and U_TX (kpps) and U_LOSS (%).
 udp_run() {
-	local pair="$1" nss="$2" nsc="$3" dst="$4" pps="$5" secs="$6" tag="$7" out bw
+	local pair="$1" pps="$2" secs="$3" tag="$4" out bw
 	out="$BENCH_OUT/raw/$pair.$tag.json"
 	bw="$(awk -v p="$pps" -v l="$BENCH_UDP_LEN" 'BEGIN { printf "%d", p * l * 8 }')"
 	wait_quiet
-	ticks_mark
-	if ! iperf "$nss" "$nsc" "$dst" "$out" -u -l "$BENCH_UDP_LEN" -w "$BENCH_UDP_WIN" \
+	ticks_mark "$pair"
+	if ! iperf "$PS2" "$PS1" "$PA2" "$out" -u -l "$BENCH_UDP_LEN" -w "$BENCH_UDP_WIN" \
 		-b "$bw" -t "$secs"; then
 		U_RX=0 U_TX=0 U_LOSS=100
 		blog "$pair $tag: iperf3 failed:" \
@@ -116,57 +131,91 @@ udp_run() {
 
 lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
 
-# udp_knee PAIR NSS NSC DST: the udp64 figure (see the header).
-udp_knee() {
-	local pair="$1" nss="$2" nsc="$3" dst="$4" lo=0 hi mid k rep back ml
-	udp_run "$pair" "$nss" "$nsc" "$dst" 0 "$BENCH_T" udp-unpaced
-	blog "$pair udp$BENCH_UDP_LEN unpaced: rx $U_RX kpps, tx $U_TX kpps, loss $U_LOSS %"
-	rec "$pair" udp-unpaced rx_kpps "$U_RX"
-	rec "$pair" udp-unpaced loss_pct "$U_LOSS"
-	if ! lossy "$U_LOSS" && awk -v r="$U_RX" 'BEGIN { exit !(r > 0) }'; then
-		rec "$pair" udp knee_kpps "$U_RX"
-		rec "$pair" udp loss_pct "$U_LOSS"
-		rec "$pair" udp sender_bound 1
-		return 0
-	fi
-	hi="$(awk -v t="$U_TX" 'BEGIN { printf "%d", t * 1000 * 1.05 }')"
-	((hi > 0)) || hi=1000000
-	mid="$(awk -v r="$U_RX" 'BEGIN { printf "%d", r * 1000 }')"
-	((mid > 0 && mid < hi)) || mid=$((hi / 2))
+# udp_knees: the udp64 figure of every pair (see the header). Each step (the unpaced run,
+# each bisection probe, each confirming run) is taken by every pair in turn.
+udp_knees() {
+	local p k rep back ml n left
+	declare -A lo=() hi=() mid=() fin=()
+	for p in $BENCH_PAIRS; do
+		pair_use "$p"
+		udp_run "$p" 0 "$BENCH_T" udp-unpaced
+		blog "$p udp$BENCH_UDP_LEN unpaced: rx $U_RX kpps, tx $U_TX kpps, loss $U_LOSS %"
+		rec "$p" udp-unpaced rx_kpps "$U_RX"
+		rec "$p" udp-unpaced loss_pct "$U_LOSS"
+		if ! lossy "$U_LOSS" && awk -v r="$U_RX" 'BEGIN { exit !(r > 0) }'; then
+			rec "$p" udp knee_kpps "$U_RX"
+			rec "$p" udp loss_pct "$U_LOSS"
+			rec "$p" udp sender_bound 1
+			fin[$p]=1
+			continue
+		fi
+		lo[$p]=0
+		hi[$p]="$(awk -v t="$U_TX" 'BEGIN { printf "%d", t * 1000 * 1.05 }')"
+		((hi[$p] > 0)) || hi[$p]=1000000
+		mid[$p]="$(awk -v r="$U_RX" 'BEGIN { printf "%d", r * 1000 }')"
+		((mid[$p] > 0 && mid[$p] < hi[$p])) || mid[$p]=$((hi[$p] / 2))
+	done
 	for ((k = 1; k <= BENCH_KNEE_STEPS; k++)); do
-		udp_run "$pair" "$nss" "$nsc" "$dst" "$mid" "$BENCH_KNEE_T" "udp-probe$k"
-		blog "$pair udp probe $k: offered $((mid / 1000)) kpps -> rx $U_RX kpps, loss $U_LOSS %"
-		if lossy "$U_LOSS"; then hi=$mid; else lo=$mid; fi
-		mid=$(((lo + hi) / 2))
-	done
-	((lo > 0)) || lo=$((hi / 2))
-	for ((back = 0; back <= 3; back++)); do
-		: >"$BENCH_OUT/.knee"
-		for ((rep = 1; rep <= BENCH_REPS; rep++)); do
-			udp_run "$pair" "$nss" "$nsc" "$dst" "$lo" "$BENCH_T" "udp-knee$back.$rep"
-			blog "$pair udp at $((lo / 1000)) kpps, run $rep: rx $U_RX kpps, loss $U_LOSS %"
-			echo "$U_RX $U_LOSS" >>"$BENCH_OUT/.knee"
+		for p in $BENCH_PAIRS; do
+			[[ -z "${fin[$p]:-}" ]] || continue
+			pair_use "$p"
+			udp_run "$p" "${mid[$p]}" "$BENCH_KNEE_T" "udp-probe$k"
+			blog "$p udp probe $k: offered $((mid[$p] / 1000)) kpps -> rx $U_RX kpps," \
+				"loss $U_LOSS %"
+			if lossy "$U_LOSS"; then hi[$p]=${mid[$p]}; else lo[$p]=${mid[$p]}; fi
+			mid[$p]=$(((lo[$p] + hi[$p]) / 2))
 		done
-		ml="$(awk '{ print $2 }' "$BENCH_OUT/.knee" | sort -g |
-			awk '{ v[++n] = $1 } END { print v[int((n + 1) / 2)] }')"
-		lossy "$ml" && ((back < 3)) || break
-		lo=$((lo * 9 / 10))
 	done
-	while read -r r l; do
-		rec "$pair" udp knee_kpps "$r"
-		rec "$pair" udp loss_pct "$l"
-	done <"$BENCH_OUT/.knee"
-	# the CPU of the last confirming run stands for the knee
-	for n in "${PAIR_NODES[@]}"; do
-		rec "$pair" udp "cpu_pct_${n##*-}" "$(median "$pair" "udp-knee$back.$BENCH_REPS" \
-			"cpu_pct_${n##*-}")"
+	for p in $BENCH_PAIRS; do
+		[[ -n "${fin[$p]:-}" ]] || ((lo[$p] > 0)) || lo[$p]=$((hi[$p] / 2))
+	done
+	# Confirming runs at lo, stepping a pair's rate down 10 % (at most 3 times) while the
+	# median loss of its runs is still >= 1 %.
+	for ((back = 0; back <= 3; back++)); do
+		left=0
+		for p in $BENCH_PAIRS; do
+			[[ -z "${fin[$p]:-}" ]] || continue
+			: >"$BENCH_OUT/.knee.$p"
+			left=$((left + 1))
+		done
+		((left > 0)) || break
+		for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+			for p in $BENCH_PAIRS; do
+				[[ -z "${fin[$p]:-}" ]] || continue
+				pair_use "$p"
+				udp_run "$p" "${lo[$p]}" "$BENCH_T" "udp-knee$back.$rep"
+				blog "$p udp at $((lo[$p] / 1000)) kpps, run $rep: rx $U_RX kpps," \
+					"loss $U_LOSS %"
+				echo "$U_RX $U_LOSS" >>"$BENCH_OUT/.knee.$p"
+			done
+		done
+		for p in $BENCH_PAIRS; do
+			[[ -z "${fin[$p]:-}" ]] || continue
+			ml="$(awk '{ print $2 }' "$BENCH_OUT/.knee.$p" | sort -g |
+				awk '{ v[++n] = $1 } END { print v[int((n + 1) / 2)] }')"
+			if lossy "$ml" && ((back < 3)); then
+				lo[$p]=$((lo[$p] * 9 / 10))
+				continue
+			fi
+			while read -r r l; do
+				rec "$p" udp knee_kpps "$r"
+				rec "$p" udp loss_pct "$l"
+			done <"$BENCH_OUT/.knee.$p"
+			# the CPU of the last confirming run stands for the knee
+			pair_use "$p"
+			for n in "${PAIR_NODES[@]}"; do
+				rec "$p" udp "cpu_pct_${n##*-}" "$(median "$p" \
+					"udp-knee$back.$BENCH_REPS" "cpu_pct_${n##*-}")"
+			done
+			fin[$p]=1
+		done
 	done
 }
 
-# run_pair PAIR: builds the pair's namespaces, starts its nodes, measures, stops them.
+# pair_up PAIR: builds the pair's namespaces, starts its nodes and measures them idle.
 NPAIR=0
-run_pair() {
-	local pair="$1" k1 k2 n1 n2 s1 s2 a2 rep out t0 g n t steal0
+pair_up() {
+	local pair="$1" k1 k2 n1 n2 s1 s2 a2 n
 	case "$pair" in
 	ygg64-ygg64) k1=sut k2=sut ;;
 	go-go) k1=real k2=real ;;
@@ -189,7 +238,8 @@ run_pair() {
 	blog "=== $pair: node 1 $k1, node 2 $k2 (namespaces $s1, $s2)"
 	node_start "$n1" "$s1" "$k1"
 	node_start "$n2" "$s2" "$k2"
-	PAIR_NODES=("$n1" "$n2")
+	P_N1[$pair]="$n1" P_N2[$pair]="$n2" P_S1[$pair]="$s1" P_S2[$pair]="$s2" P_A2[$pair]="$a2"
+	pair_use "$pair"
 	wait_peer_up "$n2" "$(node_key "$n1")" 20
 	tun_wait "$n1"
 	tun_wait "$n2"
@@ -199,58 +249,64 @@ run_pair() {
 
 	# idle, before any load
 	sleep 1
-	ticks_mark
+	ticks_mark "$pair"
 	sleep "$BENCH_IDLE_T"
 	ticks_rec "$pair" idle "$BENCH_IDLE_T"
+	STEAL_D[$pair]=0 TOTAL_D[$pair]=0
 	for n in "$n1" "$n2"; do
 		rec "$pair" idle "rss_mib_${n##*-}" "$(awk -v k="$(proc_rss_kb "${NODE_PID[$n]}")" \
 			'BEGIN { printf "%.1f", k / 1024 }')"
 	done
+	P_LOAD0_1[$pair]="$(proc_ticks "${NODE_PID[$n1]}")"
+	P_LOAD0_2[$pair]="$(proc_ticks "${NODE_PID[$n2]}")"
+}
 
-	declare -A load0=()
-	for n in "$n1" "$n2"; do load0[$n]="$(proc_ticks "${NODE_PID[$n]}")"; done
-	steal0="$(cpu_steal_total)"
-	for t in $BENCH_TESTS; do
-		case "$t" in
-		ping)
-			ns_exec "$s1" ping -6 -n -q -c 3 -i 0.2 -W 2 "$a2" >/dev/null 2>&1 || true
-			for ((rep = 1; rep <= BENCH_REPS; rep++)); do
-				out="$(ns_exec "$s1" timeout 30 ping -6 -n -q -c 40 -i 0.05 -W 2 "$a2" 2>&1 ||
-					true)"
+# measure TEST: one test (ping, tcp1, tcp4) on every pair, the pairs taking turns run by run.
+measure() {
+	local t="$1" rep p out t0 g
+	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+		for p in $BENCH_PAIRS; do
+			pair_use "$p"
+			case "$t" in
+			ping)
+				((rep > 1)) || ns_exec "$PS1" ping -6 -n -q -c 3 -i 0.2 -W 2 "$PA2" \
+					>/dev/null 2>&1 || true
+				out="$(ns_exec "$PS1" timeout 30 ping -6 -n -q -c 40 -i 0.05 -W 2 \
+					"$PA2" 2>&1 || true)"
 				g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
-				[[ -n "$g" ]] && rec "$pair" ping rtt_ms "$g"
-				blog "$pair ping run $rep: ${g:-FAILED} ms"
-			done
-			;;
-		tcp1 | tcp4)
-			for ((rep = 1; rep <= BENCH_REPS; rep++)); do
-				out="$BENCH_OUT/raw/$pair.$t.$rep.json"
+				[[ -n "$g" ]] && rec "$p" ping rtt_ms "$g"
+				blog "$p ping run $rep: ${g:-FAILED} ms"
+				;;
+			tcp1 | tcp4)
+				out="$BENCH_OUT/raw/$p.$t.$rep.json"
 				wait_quiet
-				ticks_mark
+				ticks_mark "$p"
 				t0="$(now_s)"
-				if iperf "$s2" "$s1" "$a2" "$out" -t "$BENCH_T" -P "${t#tcp}"; then
-					ticks_rec "$pair" "$t" "$(since "$t0")"
+				if iperf "$PS2" "$PS1" "$PA2" "$out" -t "$BENCH_T" -P "${t#tcp}"; then
+					ticks_rec "$p" "$t" "$(since "$t0")"
 					g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
-					rec "$pair" "$t" gbps "$g"
-					blog "$pair $t run $rep: $(printf '%.3f' "$g") Gbit/s"
+					rec "$p" "$t" gbps "$g"
+					blog "$p $t run $rep: $(printf '%.3f' "$g") Gbit/s"
 				else
-					blog "$pair $t run $rep: iperf3 failed:" \
+					blog "$p $t run $rep: iperf3 failed:" \
 						"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
 				fi
-			done
-			;;
-		udp64 | udp)
-			udp_knee "$pair" "$s2" "$s1" "$a2"
-			;;
-		*) fail "unknown test '$t' (ping tcp1 tcp4 udp64)" ;;
-		esac
+				;;
+			esac
+		done
 	done
-	rec "$pair" load steal_pct "$(awk -v a="$steal0" -v b="$(cpu_steal_total)" 'BEGIN {
-		split(a, x, " "); split(b, y, " ")
-		printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2] > 0 ? y[2] - x[2] : 1) }')"
+}
+
+# pair_down PAIR: the pair's load figures, then stops its nodes.
+pair_down() {
+	local pair="$1" n1="${P_N1[$1]}" n2="${P_N2[$1]}" n
+	rec "$pair" load steal_pct "$(awk -v s="${STEAL_D[$pair]}" -v t="${TOTAL_D[$pair]}" \
+		'BEGIN { printf "%.1f", 100 * s / (t > 0 ? t : 1) }')"
+	rec "$pair" load cpu_s_1 "$(ticks_to_s $(($(proc_ticks "${NODE_PID[$n1]}") - \
+		P_LOAD0_1[$pair])))"
+	rec "$pair" load cpu_s_2 "$(ticks_to_s $(($(proc_ticks "${NODE_PID[$n2]}") - \
+		P_LOAD0_2[$pair])))"
 	for n in "$n1" "$n2"; do
-		rec "$pair" load "cpu_s_${n##*-}" \
-			"$(ticks_to_s $(($(proc_ticks "${NODE_PID[$n]}") - load0[$n])))"
 		rec "$pair" load "hwm_mib_${n##*-}" "$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' \
 			"/proc/${NODE_PID[$n]}/status")"
 	done
@@ -372,6 +428,14 @@ rec run info impl "$Y64_IMPL"
 # The two identities every pair uses (copied to "<pair>-1" and "<pair>-2").
 node_conf base1 '.IfName = "ygg0" | .IfMTU = 65535'
 node_conf base2 '.IfName = "ygg0" | .IfMTU = 65535'
-for p in $BENCH_PAIRS; do run_pair "$p"; done
+for p in $BENCH_PAIRS; do pair_up "$p"; done
+for t in $BENCH_TESTS; do
+	case "$t" in
+	ping | tcp1 | tcp4) measure "$t" ;;
+	udp64 | udp) udp_knees ;;
+	*) fail "unknown test '$t' (ping tcp1 tcp4 udp64)" ;;
+	esac
+done
+for p in $BENCH_PAIRS; do pair_down "$p"; done
 print_table | tee "$BENCH_OUT/overlay-table.txt"
 echo "(raw results: $BENCH_OUT/results.tsv, iperf3 JSON in $BENCH_OUT/raw/)"
