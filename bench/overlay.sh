@@ -129,6 +129,13 @@ udp_run() {
 	ticks_rec "$pair" "$tag" "$secs"
 }
 
+# udp_step PAIR PPS SECS TAG WHAT: udp_run on the pair, logged as "PAIR WHAT rx ..., loss ...".
+udp_step() {
+	pair_use "$1"
+	udp_run "$1" "$2" "$3" "$4"
+	blog "$1 $5 rx $U_RX kpps, loss $U_LOSS %"
+}
+
 lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
 
 # udp_knees: the udp64 figure of every pair (see the header). Each step (the unpaced run,
@@ -158,10 +165,8 @@ udp_knees() {
 	for ((k = 1; k <= BENCH_KNEE_STEPS; k++)); do
 		for p in $BENCH_PAIRS; do
 			[[ -z "${fin[$p]:-}" ]] || continue
-			pair_use "$p"
-			udp_run "$p" "${mid[$p]}" "$BENCH_KNEE_T" "udp-probe$k"
-			blog "$p udp probe $k: offered $((mid[$p] / 1000)) kpps -> rx $U_RX kpps," \
-				"loss $U_LOSS %"
+			udp_step "$p" "${mid[$p]}" "$BENCH_KNEE_T" "udp-probe$k" \
+				"udp probe $k: offered $((mid[$p] / 1000)) kpps ->"
 			if lossy "$U_LOSS"; then hi[$p]=${mid[$p]}; else lo[$p]=${mid[$p]}; fi
 			mid[$p]=$(((lo[$p] + hi[$p]) / 2))
 		done
@@ -182,10 +187,8 @@ udp_knees() {
 		for ((rep = 1; rep <= BENCH_REPS; rep++)); do
 			for p in $BENCH_PAIRS; do
 				[[ -z "${fin[$p]:-}" ]] || continue
-				pair_use "$p"
-				udp_run "$p" "${lo[$p]}" "$BENCH_T" "udp-knee$back.$rep"
-				blog "$p udp at $((lo[$p] / 1000)) kpps, run $rep: rx $U_RX kpps," \
-					"loss $U_LOSS %"
+				udp_step "$p" "${lo[$p]}" "$BENCH_T" "udp-knee$back.$rep" \
+					"udp at $((lo[$p] / 1000)) kpps, run $rep:"
 				echo "$U_RX $U_LOSS" >>"$BENCH_OUT/.knee.$p"
 			done
 		done
