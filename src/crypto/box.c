@@ -122,23 +122,26 @@ static size_t first_block(uint8_t b[static 64], const uint8_t *m, size_t len, co
 	return m0;
 }
 
+/* XORs all len bytes of m in place: the first m0 from b (first_block), the rest from block 1. */
+static void xor_rest(uint8_t *m, size_t len, const uint8_t b[static 64], size_t m0,
+		     const uint8_t n8[8], const uint8_t sub[32])
+{
+	memcpy(m, b + 32, m0);
+	if (len > m0)
+		crypto_stream_salsa20_xor_ic(m + m0, m + m0, len - m0, n8, 1, sub);
+}
+
 /* §2.4: the nonce is 16 zero bytes || BE64(nonce); 0 is the all-zero nonce of INIT/ACK (§2.3). */
 void box_seal(const struct box_shared *k, uint64_t nonce, uint8_t *buf, size_t len)
 {
 	uint8_t n8[8], b[64], *m = buf + BOX_TAG_LEN;
-	crypto_onetimeauth_poly1305_state st;
 	size_t m0;
 
 	put_be64(n8, nonce);
 	m0 = first_block(b, m, len, n8, k->sub_);
-	memcpy(m, b + 32, m0);
-	if (len > m0)
-		crypto_stream_salsa20_xor_ic(m + m0, m + m0, len - m0, n8, 1, k->sub_);
-	crypto_onetimeauth_poly1305_init(&st, b);
-	crypto_onetimeauth_poly1305_update(&st, m, len);
-	crypto_onetimeauth_poly1305_final(&st, buf);
+	xor_rest(m, len, b, m0, n8, k->sub_);
+	crypto_onetimeauth_poly1305(buf, m, len, b);
 	sodium_memzero(b, sizeof(b));
-	sodium_memzero(&st, sizeof(st));
 }
 
 bool box_open(const struct box_shared *k, uint64_t nonce, uint8_t *buf, size_t len)
@@ -150,11 +153,8 @@ bool box_open(const struct box_shared *k, uint64_t nonce, uint8_t *buf, size_t l
 	put_be64(n8, nonce);
 	m0 = first_block(b, c, len, n8, k->sub_);
 	ok = crypto_onetimeauth_poly1305_verify(buf, c, len, b) == 0;
-	if (ok) {
-		memcpy(c, b + 32, m0);
-		if (len > m0)
-			crypto_stream_salsa20_xor_ic(c + m0, c + m0, len - m0, n8, 1, k->sub_);
-	}
+	if (ok)
+		xor_rest(c, len, b, m0, n8, k->sub_);
 	sodium_memzero(b, sizeof(b));
 	return ok;
 }
