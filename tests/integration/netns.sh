@@ -399,6 +399,14 @@ tun_wait() {
 	fail "$name's TUN $ifn is not up with $addr/7 and a route to 200::/7 within ${2:-10} s"
 }
 
+# pair_wait_up A B: A and B list each other as up peers, then both TUNs are up (tun_wait).
+pair_wait_up() {
+	wait_peer_up "$1" "$(node_key "$2")"
+	wait_peer_up "$2" "$(node_key "$1")"
+	tun_wait "$1"
+	tun_wait "$2"
+}
+
 # tun_mtu NAME: the MTU the kernel has for the node's TUN.
 tun_mtu() {
 	ns_exec "${NODE_NS[$1]}" cat "/sys/class/net/$(node_ifname "$1")/mtu"

@@ -20,14 +20,10 @@ ns_line 2
 uri="tcp://[$(ns_addr6 1 2)]:7001"
 node_conf s '.IfName = "ygg0" | .IfMTU = 1280 | .Listen = [$l]' --arg l "$uri"
 node_conf r '.IfName = "ygg0" | .IfMTU = 1280 | .Peers = [$p]' --arg p "$uri"
-ks="$(node_key s)" kr="$(node_key r)"
 addr_s="$(node_addr s)" addr_r="$(node_addr r)"
 node_start s 1 sut
 node_start r 2 real
-wait_peer_up s "$kr"
-wait_peer_up r "$ks"
-tun_wait s
-tun_wait r
+pair_wait_up s r
 ping_expect_ok "S pings R (session set up)" 1 "$addr_r" 3
 grep -q "tun ygg0: up, MTU 1280, offloads csum tso" "$(node_log s)" ||
 	fail "S's log does not show the TUN offloads: $(grep 'tun ygg0: up' "$(node_log s)")"

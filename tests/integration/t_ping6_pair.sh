@@ -28,10 +28,7 @@ addr_s="$(node_addr s)" addr_r="$(node_addr r)"
 t0="$(now_s)"
 node_start r 2 real
 node_start s 1 sut
-wait_peer_up s "$kr"
-wait_peer_up r "$ks"
-tun_wait s
-tun_wait r
+pair_wait_up s r
 pass "S and R peered, both TUNs up with their 200::/7 address and route ($(since "$t0") s)"
 expect_eq "S's TUN has the configured MTU" "$(tun_mtu s)" 1280
 expect_eq "R's TUN has the configured MTU" "$(tun_mtu r)" 65535

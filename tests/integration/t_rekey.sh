@@ -32,10 +32,7 @@ addr_s="$(node_addr s)" addr_r="$(node_addr r)"
 node_start r 2 real
 relay_start 1 "$(ns_addr6 1 2)" 7009 "$(ns_addr6 2 1)" 7001 link
 node_start s 1 sut
-wait_peer_up s "$kr"
-wait_peer_up r "$ks"
-tun_wait s
-tun_wait r
+pair_wait_up s r
 pass "S peers with R through the recording relay; both TUNs up"
 ping_expect_ok "S pings R: the session is set up" 1 "$addr_r" 2
 t_sess="$(now_s)"

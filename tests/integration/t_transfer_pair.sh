@@ -24,10 +24,7 @@ addr_s="$(node_addr s)" addr_r="$(node_addr r)"
 t0="$(now_s)"
 node_start s 1 sut
 node_start r 2 real
-wait_peer_up s "$kr"
-wait_peer_up r "$ks"
-tun_wait s
-tun_wait r
+pair_wait_up s r
 pass "S and R peered over tls://, both TUNs up ($(since "$t0") s)"
 expect_eq "S's getTun: enabled, name and MTU" "$(ctl s getTun | jq -c '[.enabled, .name, .mtu]')" \
 	'[true,"ygg0",65535]'
