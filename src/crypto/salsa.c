@@ -1,0 +1,216 @@
+/*
+ * salsa: Salsa20/20 four blocks wide (see salsa.h).
+ *
+ * State words (Salsa20 specification, D. J. Bernstein): 0, 5, 10, 15 the constant
+ * "expand 32-byte k"; 1-4 and 11-14 the key; 6, 7 the nonce; 8, 9 the 64-bit block counter, all
+ * little-endian. Vector x[i] holds word i of four consecutive blocks, block ic + j in lane j, so
+ * a round is the scalar round done on vectors, and the output is a 4x4 transpose per group of
+ * four words. Owns no state; wipes its copies of the key before returning.
+ */
+#include "crypto/salsa.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#if defined(__x86_64__) && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define SALSA_VECTOR 1
+#include <immintrin.h>
+#endif
+
+static void x4_sodium(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8], uint64_t ic,
+		      const uint8_t key[static 32])
+{
+	memset(out, 0, SALSA_X4_LEN);
+	crypto_stream_salsa20_xor_ic(out, out, SALSA_X4_LEN, n8, ic, key);
+}
+
+#ifdef SALSA_VECTOR
+
+static inline uint32_t load_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline __m128i bcast(uint32_t w)
+{
+	return _mm_set1_epi32((int)w);
+}
+
+static inline void state(__m128i s[16], const uint8_t n8[8], uint64_t ic, const uint8_t key[32])
+{
+	uint64_t c[4];
+
+	s[0] = bcast(0x61707865);  /* "expa" */
+	s[5] = bcast(0x3320646e);  /* "nd 3" */
+	s[10] = bcast(0x79622d32); /* "2-by" */
+	s[15] = bcast(0x6b206574); /* "te k" */
+	for (int i = 0; i < 4; i++) {
+		s[1 + i] = bcast(load_le32(key + 4 * i));
+		s[11 + i] = bcast(load_le32(key + 16 + 4 * i));
+	}
+	s[6] = bcast(load_le32(n8));
+	s[7] = bcast(load_le32(n8 + 4));
+	for (int j = 0; j < 4; j++)
+		c[j] = ic + (uint64_t)j; /* wraps as libsodium's counter does */
+	s[8] = _mm_set_epi32((int)(uint32_t)c[3], (int)(uint32_t)c[2], (int)(uint32_t)c[1],
+			     (int)(uint32_t)c[0]);
+	s[9] = _mm_set_epi32((int)(uint32_t)(c[3] >> 32), (int)(uint32_t)(c[2] >> 32),
+			     (int)(uint32_t)(c[1] >> 32), (int)(uint32_t)(c[0] >> 32));
+}
+
+/* x += s, then block j's 16 words (lane j of x[0..15]) to out + 64 j. */
+static inline void finish(uint8_t out[SALSA_X4_LEN], __m128i x[16], const __m128i s[16])
+{
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm_add_epi32(x[i], s[i]);
+	for (int g = 0; g < 4; g++) {
+		__m128i ab_lo = _mm_unpacklo_epi32(x[4 * g], x[4 * g + 1]);
+		__m128i cd_lo = _mm_unpacklo_epi32(x[4 * g + 2], x[4 * g + 3]);
+		__m128i ab_hi = _mm_unpackhi_epi32(x[4 * g], x[4 * g + 1]);
+		__m128i cd_hi = _mm_unpackhi_epi32(x[4 * g + 2], x[4 * g + 3]);
+		uint8_t *o = out + 16 * g;
+
+		_mm_storeu_si128((__m128i *)(void *)(o + 0 * SALSA_BLOCK),
+				 _mm_unpacklo_epi64(ab_lo, cd_lo));
+		_mm_storeu_si128((__m128i *)(void *)(o + 1 * SALSA_BLOCK),
+				 _mm_unpackhi_epi64(ab_lo, cd_lo));
+		_mm_storeu_si128((__m128i *)(void *)(o + 2 * SALSA_BLOCK),
+				 _mm_unpacklo_epi64(ab_hi, cd_hi));
+		_mm_storeu_si128((__m128i *)(void *)(o + 3 * SALSA_BLOCK),
+				 _mm_unpackhi_epi64(ab_hi, cd_hi));
+	}
+}
+
+/* b ^= (a + d) <<< 7; c ^= (b + a) <<< 9; d ^= (c + b) <<< 13; a ^= (d + c) <<< 18. */
+#define QUARTER(ROTL, a, b, c, d)                                                                  \
+	do {                                                                                       \
+		(b) = _mm_xor_si128((b), ROTL(_mm_add_epi32((a), (d)), 7));                        \
+		(c) = _mm_xor_si128((c), ROTL(_mm_add_epi32((b), (a)), 9));                        \
+		(d) = _mm_xor_si128((d), ROTL(_mm_add_epi32((c), (b)), 13));                       \
+		(a) = _mm_xor_si128((a), ROTL(_mm_add_epi32((d), (c)), 18));                       \
+	} while (0)
+
+/* Ten double rounds: a column round, then a row round. */
+#define ROUNDS(ROTL, x)                                                                            \
+	for (int r = 0; r < 10; r++) {                                                             \
+		QUARTER(ROTL, x[0], x[4], x[8], x[12]);                                            \
+		QUARTER(ROTL, x[5], x[9], x[13], x[1]);                                            \
+		QUARTER(ROTL, x[10], x[14], x[2], x[6]);                                           \
+		QUARTER(ROTL, x[15], x[3], x[7], x[11]);                                           \
+		QUARTER(ROTL, x[0], x[1], x[2], x[3]);                                             \
+		QUARTER(ROTL, x[5], x[6], x[7], x[4]);                                             \
+		QUARTER(ROTL, x[10], x[11], x[8], x[9]);                                           \
+		QUARTER(ROTL, x[15], x[12], x[13], x[14]);                                         \
+	}
+
+#define ROTL_SSE2(v, n) _mm_or_si128(_mm_slli_epi32((v), (n)), _mm_srli_epi32((v), 32 - (n)))
+#define ROTL_AVX512(v, n) _mm_rol_epi32((v), (n))
+
+static void x4_sse2(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8], uint64_t ic,
+		    const uint8_t key[static 32])
+{
+	__m128i s[16], x[16];
+
+	state(s, n8, ic, key);
+	memcpy(x, s, sizeof(x));
+	ROUNDS(ROTL_SSE2, x);
+	finish(out, x, s);
+	sodium_memzero(s, sizeof(s));
+	sodium_memzero(x, sizeof(x));
+}
+
+__attribute__((target("avx512f,avx512vl"))) static void
+x4_avx512vl(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8], uint64_t ic,
+	    const uint8_t key[static 32])
+{
+	__m128i s[16], x[16];
+
+	state(s, n8, ic, key);
+	memcpy(x, s, sizeof(x));
+	ROUNDS(ROTL_AVX512, x);
+	finish(out, x, s);
+	sodium_memzero(s, sizeof(s));
+	sodium_memzero(x, sizeof(x));
+}
+
+static bool have_avx512vl(void)
+{
+	/* libgcc reads CPUID once at start-up; this is a load and a test */
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+
+#endif /* SALSA_VECTOR */
+
+bool salsa_x4_impl(enum salsa_impl impl, uint8_t out[static SALSA_X4_LEN],
+		   const uint8_t n8[static 8], uint64_t ic, const uint8_t key[static 32])
+{
+	switch (impl) {
+	case SALSA_IMPL_SODIUM:
+		x4_sodium(out, n8, ic, key);
+		return true;
+#ifdef SALSA_VECTOR
+	case SALSA_IMPL_SSE2:
+		x4_sse2(out, n8, ic, key);
+		return true;
+	case SALSA_IMPL_AVX512VL:
+		if (!have_avx512vl())
+			return false;
+		x4_avx512vl(out, n8, ic, key);
+		return true;
+#else
+	case SALSA_IMPL_SSE2:
+	case SALSA_IMPL_AVX512VL:
+		return false;
+#endif
+	}
+	return false;
+}
+
+void salsa_x4(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8], uint64_t ic,
+	      const uint8_t key[static 32])
+{
+#ifdef SALSA_VECTOR
+	if (have_avx512vl())
+		x4_avx512vl(out, n8, ic, key);
+	else
+		x4_sse2(out, n8, ic, key);
+#else
+	x4_sodium(out, n8, ic, key);
+#endif
+}
+
+void salsa_xor_bytes(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t a, b;
+
+		memcpy(&a, dst + i, 8);
+		memcpy(&b, src + i, 8);
+		a ^= b;
+		memcpy(dst + i, &a, 8);
+	}
+	for (; i < len; i++)
+		dst[i] ^= src[i];
+}
+
+void salsa_xor_ic(uint8_t *m, size_t len, const uint8_t n8[static 8], uint64_t ic,
+		  const uint8_t key[static 32])
+{
+	size_t bulk = len & ~(size_t)(SALSA_X4_LEN - 1);
+	uint8_t ks[SALSA_X4_LEN];
+
+	if (bulk) { /* whole 256-byte runs: libsodium's wide paths */
+		crypto_stream_salsa20_xor_ic(m, m, bulk, n8, ic, key);
+		m += bulk;
+		len -= bulk;
+		ic += bulk / SALSA_BLOCK;
+	}
+	if (!len)
+		return;
+	salsa_x4(ks, n8, ic, key);
+	salsa_xor_bytes(m, ks, len);
+	sodium_memzero(ks, sizeof(ks));
+}
