@@ -99,6 +99,13 @@ struct rwc {
 	struct list_node pend_age;
 	struct list_node pend_free;
 	struct hnode *pbuckets[PEND_BUCKETS];
+	/* the names of the last key traffic came from: a flow's packets skip §4.1 per packet */
+	struct {
+		bool set;
+		uint8_t key[32];
+		uint8_t addr[DEST_LEN];
+		uint8_t subnet[DEST_LEN];
+	} last_src;
 	struct rwc_stats stats;
 };
 
@@ -389,6 +396,8 @@ static void learn(struct rwc *r, const uint8_t key[32], const uint8_t addr[DEST_
 	struct pkt *pa, *ps;
 
 	cache_update(r, key, addr, subnet, now_ms);
+	if (!r->npend)
+		return;
 	pa = pend_take(r, addr);
 	ps = pend_take(r, subnet);
 	if (pa) {
@@ -518,8 +527,14 @@ enum rwc_verdict rwc_from_core(struct rwc *r, const uint8_t src[static 32], stru
 		goto drop;
 	}
 	/* §5.2 step 4: traffic from an authenticated key teaches (and refreshes) its names */
-	memcpy(key, src, 32);
-	names_of(key, addr, subnet);
+	if (!r->last_src.set || memcmp(r->last_src.key, src, 32)) {
+		memcpy(r->last_src.key, src, 32);
+		names_of(src, r->last_src.addr, r->last_src.subnet);
+		r->last_src.set = true;
+	}
+	memcpy(key, src, 32); /* locals: learn's callbacks may re-enter */
+	memcpy(addr, r->last_src.addr, DEST_LEN);
+	memcpy(subnet, r->last_src.subnet, DEST_LEN);
 	learn(r, key, addr, subnet, now_ms);
 	/* §5.2 step 5, the anti-spoofing rule */
 	s = pkt->data + IP6_OFF_SRC;

@@ -488,6 +488,30 @@ Test(rwc, in_source_must_come_from_the_sender_key)
 	env_fini();
 }
 
+/* The names of the last sender are remembered; a new sender must not pass under them. */
+Test(rwc, in_source_check_follows_a_change_of_sender)
+{
+	uint8_t key[32];
+
+	env_init(65535, 8, 2048);
+	cr_assert_eq(rwc_from_core(E.r, E.k1, mk(E.a1, E.a0, 48), 0), RWC_PASS);
+	cr_assert_eq(rwc_from_core(E.r, E.k1, mk(E.a1, E.a0, 48), 0), RWC_PASS);
+	/* K2 right after K1: K1's address is not K2's */
+	cr_assert_eq(rwc_from_core(E.r, E.k2, mk(E.a1, E.a0, 48), 0), RWC_DROP);
+	cr_assert_eq(rwc_from_core(E.r, E.k2, mk(E.a2, E.a0, 48), 0), RWC_PASS);
+	/* and back */
+	cr_assert_eq(rwc_from_core(E.r, E.k1, mk(E.a2, E.a0, 48), 0), RWC_DROP);
+	cr_assert_eq(rwc_from_core(E.r, E.k1, mk(E.a1, E.a0, 48), 0), RWC_PASS);
+	cr_assert_eq(st()->in_bad_src, 2);
+	cr_assert_eq(st()->in_delivered, 4);
+	/* both were learned under their own names */
+	cr_assert(rwc_find_key(E.r, E.a1, key));
+	cr_assert_arr_eq(key, E.k1, 32);
+	cr_assert(rwc_find_key(E.r, E.a2, key));
+	cr_assert_arr_eq(key, E.k2, 32);
+	env_fini();
+}
+
 Test(rwc, in_malformed_dropped)
 {
 	struct pkt *p;
