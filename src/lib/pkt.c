@@ -32,6 +32,10 @@ struct pkt_pool {
 	size_t buf_size;
 	size_t in_use;
 	uint64_t alloc_failures;
+	/* the one room waiter (pkt_pool_notify_room): called once when avail reaches room_at */
+	pkt_room_cb *room_cb;
+	void *room_ctx;
+	size_t room_at;
 };
 
 struct pkt_pool *pkt_pool_new(size_t count, size_t payload_cap)
@@ -136,6 +140,19 @@ void pkt_free(struct pkt *p)
 	pool->in_use--;
 	/* LIFO reuse keeps recently touched buffers warm in the cache. */
 	list_add_head(&pool->free_list, &p->node);
+	if (pool->room_cb && pool->capacity - pool->in_use >= pool->room_at) {
+		pkt_room_cb *cb = pool->room_cb;
+
+		pool->room_cb = NULL; /* one-shot, disarmed before the call: cb may re-arm */
+		cb(pool->room_ctx);
+	}
+}
+
+void pkt_pool_notify_room(struct pkt_pool *pool, size_t avail, pkt_room_cb *cb, void *ctx)
+{
+	pool->room_cb = cb;
+	pool->room_ctx = ctx;
+	pool->room_at = avail;
 }
 
 uint8_t *pkt_push(struct pkt *p, size_t n)

@@ -77,6 +77,15 @@ void pkt_pool_info(const struct pkt_pool *pool, struct pkt_pool_info *out);
 size_t pkt_pool_avail(const struct pkt_pool *pool);
 
 /*
+ * Room notification, for a reader that stops while the pool is low (the TUN): cb(ctx) is
+ * called once, from inside the pkt_free that brings the free buffers up to avail, and is then
+ * disarmed. One waiter per pool: arming replaces the previous one; cb NULL disarms. Nothing is
+ * called at arming time, so the caller checks pkt_pool_avail first.
+ */
+typedef void pkt_room_cb(void *ctx);
+void pkt_pool_notify_room(struct pkt_pool *pool, size_t avail, pkt_room_cb *cb, void *ctx);
+
+/*
  * Takes a buffer from the pool: data at PKT_HEADROOM, len 0, cb zeroed. Returns NULL and
  * counts an alloc failure when the pool is empty (drop and count, STYLE.md §5). The caller
  * owns the pkt until it passes it on or calls pkt_free.

@@ -27,10 +27,12 @@
  *
  * Handles: the poll, and a check plus an idle handle that flush the write queue at the end of
  * the loop iteration (the idle one keeps the loop from sleeping when a timer queued a write).
- * The check handle also resumes reading: with offloads a read can become dozens of pkts, so
- * reading pauses (poll stopped) while fewer than read_reserve pool pkts are free, and resumes
- * at the end of a loop iteration that gave enough back. Meanwhile the kernel queues (and, when
- * its queue is full, drops) what is sent to the device: backpressure, not a busy loop.
+ * With offloads a read can become dozens of pkts, so reading pauses (poll stopped) while fewer
+ * than read_reserve pool pkts are free, and resumes from the pkt_free that gives enough back
+ * (pkt_pool_notify_room), wherever in the loop iteration that happens: a check handle could
+ * run before the link's flush that frees them, and the loop would then sleep with reading off.
+ * Meanwhile the kernel queues (and, when its queue is full, drops) what is sent to the device:
+ * backpressure, not a busy loop.
  *
  * Timers: none.
  */
@@ -460,7 +462,18 @@ static bool vnet_in(struct tun *t, struct pkt *p, size_t n)
 	return true;
 }
 
-static void on_check(uv_check_t *h);
+static void on_readable(uv_poll_t *h, int status, int events);
+
+/* The pool has read_reserve pkts free again (pkt_pool_notify_room): resume reading. */
+static void on_room(void *ctx)
+{
+	struct tun *t = ctx;
+
+	if (!t->is_read_paused || t->is_closing)
+		return;
+	t->is_read_paused = false;
+	uv_poll_start(&t->poll, UV_READABLE, on_readable);
+}
 
 static void read_pause(struct tun *t)
 {
@@ -468,18 +481,7 @@ static void read_pause(struct tun *t)
 		return;
 	t->is_read_paused = true;
 	uv_poll_stop(&t->poll);
-	uv_check_start(&t->flush_check, on_check);
-}
-
-static void on_readable(uv_poll_t *h, int status, int events);
-
-/* The end of a loop iteration: resume reading if the pool has room again. */
-static void read_maybe_resume(struct tun *t)
-{
-	if (!t->is_read_paused || t->is_closing || pkt_pool_avail(t->pool) < t->read_reserve)
-		return;
-	t->is_read_paused = false;
-	uv_poll_start(&t->poll, UV_READABLE, on_readable);
+	pkt_pool_notify_room(t->pool, t->read_reserve, on_room, t);
 }
 
 static void on_readable(uv_poll_t *h, int status, int events)
@@ -638,8 +640,7 @@ static void flush_unschedule(struct tun *t)
 	if (!t->is_flush_scheduled)
 		return;
 	t->is_flush_scheduled = false;
-	if (!t->is_read_paused)
-		uv_check_stop(&t->flush_check);
+	uv_check_stop(&t->flush_check);
 	uv_idle_stop(&t->flush_idle);
 }
 
@@ -652,12 +653,7 @@ static void flush_all(struct tun *t)
 
 static void on_check(uv_check_t *h)
 {
-	struct tun *t = container_of(h, struct tun, flush_check);
-
-	flush_all(t);
-	read_maybe_resume(t);
-	if (!t->is_read_paused && !t->is_flush_scheduled)
-		uv_check_stop(&t->flush_check);
+	flush_all(container_of(h, struct tun, flush_check));
 }
 
 static void on_flush_idle(uv_idle_t *h)
@@ -796,6 +792,8 @@ void tun_close(struct tun *t, tun_closed_cb *done, void *arg)
 	t->is_closing = true;
 	t->done = done;
 	t->done_arg = arg;
+	if (t->is_read_paused) /* the pool outlives us */
+		pkt_pool_notify_room(t->pool, 0, NULL, NULL);
 	flush_all(t);
 	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO cut), wrote %" PRIu64
 		 " (%" PRIu64 " in %" PRIu64 " merged writes); drops: read %" PRIu64 ", write %" PRIu64

@@ -1,6 +1,6 @@
 /*
  * Tests for lib/pkt: head/tailroom bounds of push/pull/put/trim, pool accounting (exhaustion
- * counted, free returns the buffer) and the bounded queue's drop counter.
+ * counted, free returns the buffer), the room notification and the bounded queue's drop counter.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -260,4 +260,65 @@ Test(pkt, max_payload_pool)
 	memset(p->data, 0, p->len); /* ASan checks the whole span is ours */
 	pkt_free(p);
 	pkt_pool_free(big);
+}
+
+static int room_calls;
+static size_t room_avail_seen;
+
+static void on_room(void *ctx)
+{
+	cr_assert_eq(ctx, &room_calls);
+	room_calls++;
+	room_avail_seen = pkt_pool_avail(pool);
+}
+
+static void on_room_rearm(void *ctx)
+{
+	on_room(ctx);
+	if (room_calls < 2)
+		pkt_pool_notify_room(pool, 4, on_room_rearm, ctx);
+}
+
+Test(pkt, room_notification_fires_once_at_the_threshold)
+{
+	struct pkt *p[4];
+
+	room_calls = 0;
+	for (int i = 0; i < 4; i++)
+		p[i] = pkt_alloc(pool);
+	pkt_pool_notify_room(pool, 3, on_room, &room_calls);
+	pkt_free(p[0]);
+	pkt_free(p[1]);
+	cr_assert_eq(room_calls, 0, "2 free, threshold 3");
+	pkt_free(p[2]);
+	cr_assert_eq(room_calls, 1);
+	cr_assert_eq(room_avail_seen, 3, "called after the buffer is back");
+	pkt_free(p[3]);
+	cr_assert_eq(room_calls, 1, "one-shot");
+	/* disarmed: nothing fires */
+	p[0] = pkt_alloc(pool);
+	pkt_pool_notify_room(pool, 4, on_room, &room_calls);
+	pkt_pool_notify_room(pool, 0, NULL, NULL);
+	pkt_free(p[0]);
+	cr_assert_eq(room_calls, 1);
+}
+
+Test(pkt, room_notification_may_rearm_from_its_callback)
+{
+	struct pkt *a, *b;
+
+	room_calls = 0;
+	a = pkt_alloc(pool);
+	b = pkt_alloc(pool);
+	pkt_pool_notify_room(pool, 4, on_room_rearm, &room_calls);
+	pkt_free(a);
+	cr_assert_eq(room_calls, 0);
+	pkt_free(b);
+	cr_assert_eq(room_calls, 1);
+	a = pkt_alloc(pool);
+	pkt_free(a);
+	cr_assert_eq(room_calls, 2, "re-armed once by the callback");
+	a = pkt_alloc(pool);
+	pkt_free(a);
+	cr_assert_eq(room_calls, 2);
 }

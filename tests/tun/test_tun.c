@@ -79,6 +79,9 @@ static struct {
 	size_t last_udp_len;
 	uint32_t seq[MAX_RX]; /* first payload word of each UDP datagram, in arrival order */
 	int bad_csum;	      /* UDP datagrams to PEER_PORT whose checksum did not verify */
+	bool hold;	      /* on_recv keeps pkts in held[] (a link's queue) ... */
+	struct pkt *held[MAX_RX];
+	int nheld; /* ... and on_check frees them, after the tun's own check handle */
 } fx;
 
 /* ---- namespace and fixture ---- */
@@ -118,6 +121,8 @@ static void on_tick(uv_timer_t *h)
 static void on_check(uv_check_t *h)
 {
 	(void)h;
+	while (fx.nheld > 0)
+		pkt_free(fx.held[--fx.nheld]);
 	if (fx.since_check > fx.max_per_iter)
 		fx.max_per_iter = fx.since_check;
 	fx.since_check = 0;
@@ -146,7 +151,10 @@ static void on_recv(void *ctx, struct pkt *p)
 		memcpy(fx.last_udp, d, p->len);
 		fx.last_udp_len = p->len;
 	}
-	pkt_free(p);
+	if (fx.hold && fx.nheld < MAX_RX)
+		fx.held[fx.nheld++] = p;
+	else
+		pkt_free(p);
 	if (fx.close_in_recv && !fx.is_closed) {
 		fx.close_in_recv = false;
 		tun_close(fx.tun, NULL, NULL);
@@ -561,6 +569,47 @@ Test(tun, pauses_reading_while_the_pool_is_low)
 	cr_assert(run_until(&fx.rx_udp, 2));
 	cr_assert_eq(fx.seq[0], 1, "the datagrams waited in the kernel and arrive in order");
 	cr_assert_eq(fx.seq[1], 2);
+	close(s);
+	finish(fx.tun);
+}
+
+static void on_deadline(uv_timer_t *h)
+{
+	*(bool *)h->data = true;
+}
+
+/*
+ * The pkts that made reading pause come back in a check handle that runs after the tun's (as
+ * a link's end-of-iteration flush does). Reading must resume at once, not when some later
+ * event happens to wake the loop: no timer runs here but a 1 s deadline.
+ */
+Test(tun, resumes_reading_when_pkts_come_back_late_in_the_iteration)
+{
+	enum { N = 40 };
+	enter_netns();
+	loop_init(8, 2048); /* read_reserve 4: pauses after 5 held pkts */
+	uv_timer_stop(&fx.tick);
+	fx.tun = open_tun("yggroom");
+	fx.hold = true;
+	int s = udp6_socket();
+	for (uint32_t i = 0; i < N; i++)
+		send_udp(s, i, 32);
+	bool late = false;
+	uv_timer_t deadline;
+	uv_timer_init(&fx.loop, &deadline);
+	deadline.data = &late;
+	uv_timer_start(&deadline, on_deadline, 1000, 0);
+	while (fx.rx_udp < N && !late)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	cr_assert_eq(fx.rx_udp, N, "%d of %d read before the 1 s deadline: reading stalled",
+		     fx.rx_udp, N);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(fx.seq[i], (uint32_t)i, "in order");
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.no_pkt, 0, "nothing dropped for want of pkts");
+	uv_close((uv_handle_t *)&deadline, NULL);
+	fx.hold = false;
 	close(s);
 	finish(fx.tun);
 }
