@@ -69,6 +69,7 @@ struct tun_info {
 	uint64_t rx_drops;   /* read but not one whole IPv4/IPv6 packet (or above a pool pkt) */
 	uint64_t tx_drops;   /* tun_write failures: device full (EAGAIN), refused, or closing */
 	uint64_t no_pkt;     /* read and dropped because the pkt pool was empty */
+	uint64_t rx_rests;   /* receive moderation: rests taken after a busy read pass */
 	/* Offloads (vnet.h): */
 	bool has_vnet;	     /* IFF_VNET_HDR in use */
 	unsigned offloads;   /* TUN_F_* the kernel accepted */

@@ -34,7 +34,19 @@
  * Meanwhile the kernel queues (and, when its queue is full, drops) what is sent to the device:
  * backpressure, not a busy loop.
  *
- * Timers: none.
+ * Receive moderation, as a NIC's interrupt coalescing (ethtool rx-usecs): a read pass that
+ * emptied the device's queue after at least REST_MIN packets stops the poll and arms rest_fd,
+ * a timerfd, for REST_USEC; its expiry resumes reading. Under a flood of small packets each
+ * pass then finds tens of packets instead of a handful, so the loop wakes, polls, meets EAGAIN
+ * and writes its links once per tens of packets. In a netns pair at 190 kpps of 64-byte UDP
+ * the sending daemon used about 10 % less CPU, the receiving one 7 %, and the host switched
+ * context 20-35 % less often. TCP segments without data do not count: ACKs pace their sender,
+ * and resting on bursts of them cost 4-5 % of a TCP transfer's throughput at IfMTU 1280. A
+ * lone packet or bulk TCP (64 KB reads, cut apart here) never fills a pass either, so their
+ * latency is untouched; a flood's packets wait at most REST_USEC more.
+ * The device's queue (txqlen) holds far more than a rest's worth.
+ *
+ * Timers: none of libuv's; rest_fd (above) is a timerfd.
  */
 #include "tun/tun.h"
 
@@ -54,6 +66,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,7 +90,13 @@ enum {
 	 */
 	READ_RESERVE = 64,
 	SCRATCH_LEN = 64, /* reads that only drop a packet: the kernel discards the rest */
-	MTU_MIN = 1280,	  /* RFC 8200 §5 */
+	/*
+	 * Receive moderation (see the header): a read pass that emptied the device's queue after
+	 * at least REST_MIN packets makes reading rest for REST_USEC.
+	 */
+	REST_MIN = 8,
+	REST_USEC = 250,
+	MTU_MIN = 1280, /* RFC 8200 §5 */
 	MTU_MAX = 65535,
 	ADDR6_PLEN = 7,	     /* 200::/7 (spec §4.2: the TUN gets address/7) */
 	NL_BUF_LEN = 8192,   /* one request or ACK; MNL_SOCKET_BUFFER_SIZE's cap */
@@ -86,18 +105,22 @@ enum {
 
 struct tun {
 	uv_poll_t poll;
+	uv_poll_t rest_poll; /* rest_fd, a timerfd: the end of a rest */
 	uv_check_t flush_check;
 	uv_idle_t flush_idle;
 	uv_loop_t *loop;
 	int fd;
+	int rest_fd; /* -1: no receive moderation (timerfd refused) */
 	bool is_closing;
-	bool has_vnet;		/* IFF_VNET_HDR: a virtio_net_hdr before every packet */
+	bool is_resting; /* receive moderation: poll stopped until rest_fd expires */
+	bool can_rest;	 /* rest_fd is watched */
+	bool has_vnet;	 /* IFF_VNET_HDR: a virtio_net_hdr before every packet */
 	bool is_flush_scheduled;
-	bool is_read_paused;	/* the pool was low: poll stopped until the check handle sees room */
-	size_t read_reserve;	/* READ_RESERVE, or half of a smaller pool */
-	unsigned offloads;	/* TUN_F_* that TUNSETOFFLOAD accepted */
-	int open_handles;	/* handles whose close callback is still due */
-	struct pkt_queue wq;	/* writes waiting for the end of the loop iteration */
+	bool is_read_paused; /* the pool was low: poll stopped until on_room */
+	size_t read_reserve; /* READ_RESERVE, or half of a smaller pool */
+	unsigned offloads;   /* TUN_F_* that TUNSETOFFLOAD accepted */
+	int open_handles;    /* handles whose close callback is still due */
+	struct pkt_queue wq; /* writes waiting for the end of the loop iteration */
 	unsigned ifindex;
 	char name[IFNAMSIZ];
 	uint32_t mtu;
@@ -464,15 +487,45 @@ static bool vnet_in(struct tun *t, struct pkt *p, size_t n)
 
 static void on_readable(uv_poll_t *h, int status, int events);
 
-/* The pool has read_reserve pkts free again (pkt_pool_notify_room): resume reading. */
+/* Reading stops for two reasons, a low pool and a rest; it resumes when neither holds. */
+static void read_resume(struct tun *t)
+{
+	if (t->is_read_paused || t->is_resting || t->is_closing)
+		return;
+	uv_poll_start(&t->poll, UV_READABLE, on_readable);
+}
+
+/* The pool has read_reserve pkts free again (pkt_pool_notify_room). */
 static void on_room(void *ctx)
 {
 	struct tun *t = ctx;
 
-	if (!t->is_read_paused || t->is_closing)
-		return;
 	t->is_read_paused = false;
-	uv_poll_start(&t->poll, UV_READABLE, on_readable);
+	read_resume(t);
+}
+
+static void rest(struct tun *t)
+{
+	struct itimerspec its = {.it_value = {.tv_nsec = REST_USEC * 1000L}};
+
+	if (!t->can_rest || timerfd_settime(t->rest_fd, 0, &its, NULL) < 0)
+		return;
+	t->is_resting = true;
+	t->stats.rx_rests++;
+	uv_poll_stop(&t->poll);
+}
+
+static void on_rest_end(uv_poll_t *h, int status, int events)
+{
+	struct tun *t = container_of(h, struct tun, rest_poll);
+	uint64_t expirations;
+
+	(void)status;
+	(void)events;
+	if (read(t->rest_fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
+		return; /* not expired yet */
+	t->is_resting = false;
+	read_resume(t);
 }
 
 static void read_pause(struct tun *t)
@@ -487,6 +540,8 @@ static void read_pause(struct tun *t)
 static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct tun *t = container_of(h, struct tun, poll);
+	int got = 0;
+	bool drained = false;
 	(void)events;
 	if (status < 0)
 		/* POLLERR: the interface was deleted under us; the read below reports it. */
@@ -515,8 +570,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		if (n < 0) {
 			int err = errno;
 			pkt_free(p);
-			if (err == EAGAIN || err == EWOULDBLOCK)
+			if (err == EAGAIN || err == EWOULDBLOCK) {
+				drained = true;
 				break;
+			}
 			if (err == EINTR)
 				continue;
 			if (err == EFAULT) { /* did not fit: the kernel dropped it */
@@ -538,8 +595,12 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		}
 		p->len = (size_t)n - hl;
 		t->stats.rx_packets++;
+		if (!vnet_tcp_no_payload(p->data, p->len))
+			got++; /* ACKs clock their sender: they never make a rest (header) */
 		t->recv(t->ctx, p);
 	}
+	if (drained && got >= REST_MIN && !t->is_closing && !t->is_read_paused)
+		rest(t);
 }
 
 /*
@@ -685,6 +746,26 @@ void tun_write(struct tun *t, struct pkt *p)
 
 /* ---- lifecycle ---- */
 
+/* Receive moderation's timer; without it the device is read as soon as it is readable. */
+static void rest_open(struct tun *t)
+{
+	t->rest_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->rest_fd < 0) {
+		log_warn_errno(-errno, "tun %s: timerfd_create: receive moderation off", t->name);
+		return;
+	}
+	if (uv_poll_init(t->loop, &t->rest_poll, t->rest_fd) < 0) {
+		log_warn("tun %s: cannot watch the timerfd: receive moderation off", t->name);
+		close(t->rest_fd);
+		t->rest_fd = -1;
+		return;
+	}
+	/* From here the handle owns the fd until tun_close; a timer never armed never fires. */
+	t->can_rest = uv_poll_start(&t->rest_poll, UV_READABLE, on_rest_end) == 0;
+	if (!t->can_rest)
+		log_warn("tun %s: cannot watch the timerfd: receive moderation off", t->name);
+}
+
 /* tun_open failed after uv_poll_init: nobody holds the struct, so it is freed here. */
 static void on_failed_poll_closed(uv_handle_t *h)
 {
@@ -700,6 +781,7 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 	struct tun *t = xcalloc(1, sizeof(*t));
 	t->loop = loop;
 	t->fd = -1;
+	t->rest_fd = -1;
 	t->mtu = p->mtu;
 	t->txqlen = p->txqueuelen ? p->txqueuelen : TUN_TXQ_DEFAULT;
 	t->pool = p->pool;
@@ -734,12 +816,13 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 	uv_check_init(loop, &t->flush_check);
 	uv_idle_init(loop, &t->flush_idle);
 	pkt_queue_init(&t->wq, WRITE_BATCH);
+	rest_open(t);
 	log_info("tun %s: up, MTU %u, offloads %s", t->name, (unsigned)t->mtu,
-		 !t->has_vnet		      ? "none"
+		 !t->has_vnet		    ? "none"
 		 : t->offloads & TUN_F_USO4 ? "csum tso uso"
 		 : t->offloads & TUN_F_TSO4 ? "csum tso"
-		 : t->offloads		      ? "csum"
-					      : "none");
+		 : t->offloads		    ? "csum"
+					    : "none");
 	return t;
 
 close_fd:
@@ -783,6 +866,9 @@ static void on_handle_closed(uv_handle_t *h)
 		return;
 	close(t->fd);
 	t->fd = -1;
+	if (t->rest_fd >= 0)
+		close(t->rest_fd);
+	t->rest_fd = -1;
 	if (t->done)
 		t->done(t->done_arg);
 }
@@ -795,17 +881,22 @@ void tun_close(struct tun *t, tun_closed_cb *done, void *arg)
 	if (t->is_read_paused) /* the pool outlives us */
 		pkt_pool_notify_room(t->pool, 0, NULL, NULL);
 	flush_all(t);
-	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO cut), wrote %" PRIu64
-		 " (%" PRIu64 " in %" PRIu64 " merged writes); drops: read %" PRIu64 ", write %" PRIu64
-		 ", no pkt %" PRIu64,
-		 t->name, t->stats.rx_packets, t->stats.rx_gso, t->stats.tx_packets,
-		 t->stats.tx_gro_pkts, t->stats.tx_gro, t->stats.rx_drops, t->stats.tx_drops,
-		 t->stats.no_pkt);
+	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO cut, %" PRIu64
+		 " rests), wrote %" PRIu64 " (%" PRIu64 " in %" PRIu64
+		 " merged writes); drops: read %" PRIu64 ", write %" PRIu64 ", no pkt %" PRIu64,
+		 t->name, t->stats.rx_packets, t->stats.rx_gso, t->stats.rx_rests,
+		 t->stats.tx_packets, t->stats.tx_gro_pkts, t->stats.tx_gro, t->stats.rx_drops,
+		 t->stats.tx_drops, t->stats.no_pkt);
 	t->open_handles = 3;
 	t->poll.data = t->flush_check.data = t->flush_idle.data = t;
 	uv_close((uv_handle_t *)&t->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&t->flush_check, on_handle_closed);
 	uv_close((uv_handle_t *)&t->flush_idle, on_handle_closed);
+	if (t->rest_fd >= 0) {
+		t->open_handles++;
+		t->rest_poll.data = t;
+		uv_close((uv_handle_t *)&t->rest_poll, on_handle_closed);
+	}
 }
 
 void tun_free(struct tun *t)

@@ -253,6 +253,17 @@ bool vnet_flow_id(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 	return (f->proto == PROTO_TCP || f->proto == PROTO_UDP) && len >= f->l3len + 4;
 }
 
+bool vnet_tcp_no_payload(const uint8_t *pkt, size_t len)
+{
+	struct vnet_flow f;
+	size_t thl;
+
+	if (!vnet_flow_id(pkt, len, &f) || f.proto != PROTO_TCP || len < f.l3len + 20)
+		return false;
+	thl = (size_t)(pkt[f.l3len + 12] >> 4) * 4;
+	return thl >= 20 && len == f.l3len + thl; /* len is the IP total length (whole packet) */
+}
+
 /*
  * The transport checksum of pkt (parsed into f) verifies. Checked only when a packet is about
  * to join a merge (vnet_gro_append), so a packet written alone costs no pass over its data.

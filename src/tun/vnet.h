@@ -111,6 +111,11 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f);
  * is written; false means any open merge may be its flow.
  */
 bool vnet_flow_id(const uint8_t *pkt, size_t len, struct vnet_flow *f);
+/*
+ * True for a TCP segment that carries no data (a pure ACK, or a bare SYN/FIN/RST), in IPv4
+ * that is not a fragment or in IPv6 without extension headers; len is the whole packet.
+ */
+bool vnet_tcp_no_payload(const uint8_t *pkt, size_t len);
 
 /* A merged packet being built in its first packet's buffer. */
 struct vnet_gro {

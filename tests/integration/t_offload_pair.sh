@@ -62,7 +62,7 @@ pass "R sends S $n UDP datagrams in one burst, all intact and in order"
 node_stop s
 line="$(grep "tun ygg0: closed" "$(node_log s)")" || fail "S did not log its TUN counters"
 echo "# $line"
-gso="$(sed -E 's/.*\(([0-9]+) GSO cut\).*/\1/' <<<"$line")"
+gso="$(sed -E 's/.*\(([0-9]+) GSO cut[,)].*/\1/' <<<"$line")"
 merged="$(sed -E 's/.* in ([0-9]+) merged writes.*/\1/' <<<"$line")"
 ((gso > 0)) || fail "S cut no GSO packet: the S -> R transfer did not use TSO"
 ((merged > 0)) || fail "S merged no writes: the R -> S transfer did not use GRO"

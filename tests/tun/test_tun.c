@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_ether.h>
@@ -611,6 +612,110 @@ Test(tun, resumes_reading_when_pkts_come_back_late_in_the_iteration)
 	uv_close((uv_handle_t *)&deadline, NULL);
 	fx.hold = false;
 	close(s);
+	finish(fx.tun);
+}
+
+/*
+ * Receive moderation: a pass that empties the device after 8 or more packets rests, and the
+ * rest's timerfd alone (no timer of the loop but a 1 s deadline) resumes reading.
+ */
+Test(tun, rests_after_a_busy_pass_and_resumes_by_itself)
+{
+	enum { N = 30 };
+	enter_netns();
+	loop_init(MAX_RX, 2048);
+	uv_timer_stop(&fx.tick);
+	fx.tun = open_tun("yggrest");
+	int s = udp6_socket();
+	for (uint32_t i = 0; i < N; i++)
+		send_udp(s, i, 32);
+	bool late = false;
+	uv_timer_t deadline;
+	uv_timer_init(&fx.loop, &deadline);
+	deadline.data = &late;
+	uv_timer_start(&deadline, on_deadline, 1000, 0);
+	while (fx.rx_udp < N && !late)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	cr_assert_eq(fx.rx_udp, N, "first burst: %d of %d", fx.rx_udp, N);
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_geq(ti.rx_rests, 1, "a pass of %d packets rests", N);
+	/* the second burst finds the device resting, or rested; either way it arrives */
+	for (uint32_t i = N; i < 2 * N; i++)
+		send_udp(s, i, 32);
+	while (fx.rx_udp < 2 * N && !late)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	cr_assert_eq(fx.rx_udp, 2 * N, "%d of %d before the deadline: the rest did not end",
+		     fx.rx_udp, 2 * N);
+	for (int i = 0; i < 2 * N; i++)
+		cr_assert_eq(fx.seq[i], (uint32_t)i, "in order");
+	uv_close((uv_handle_t *)&deadline, NULL);
+	close(s);
+	finish(fx.tun); /* possibly while resting: the timerfd's handle closes with the rest */
+}
+
+Test(tun, a_few_packets_at_a_time_never_rest)
+{
+	enter_netns();
+	loop_init(64, 2048);
+	fx.tun = open_tun("yggnorest");
+	int s = udp6_socket();
+	for (uint32_t i = 0; i < 20; i++) {
+		send_udp(s, i, 32);
+		send_udp(s, i, 32);
+		cr_assert(run_until(&fx.rx_udp, 2 * (int)i + 2));
+	}
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.rx_rests, 0, "passes of 1-2 packets must not be delayed");
+	close(s);
+	finish(fx.tun);
+}
+
+/* IPv4 10.0.0.1 -> 10.0.0.2 of proto with an l4len-byte transport header (no data). */
+static size_t build_v4(uint8_t *b, uint8_t proto, size_t l4len, uint16_t id)
+{
+	size_t len = 20 + l4len;
+	memset(b, 0, len);
+	b[0] = 0x45;
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	b[8] = 64;
+	b[9] = proto;
+	memcpy(b + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+	uint8_t *l4 = b + 20;
+	l4[1] = 80;
+	l4[3] = 81;
+	if (proto == IPPROTO_TCP) {
+		l4[12] = 5 << 4; /* 20-byte header */
+		l4[13] = 0x10;	 /* ACK */
+	} else {
+		l4[5] = (uint8_t)l4len;
+	}
+	return len;
+}
+
+/* Pure ACKs pace their sender: a pass full of them must not rest; the same pass of UDP does. */
+Test(tun, bursts_of_acks_do_not_rest)
+{
+	enum { N = 24 };
+	uint8_t b[64];
+	enter_netns();
+	loop_init(64, 2048);
+	fx.tun = open_tun("yggack");
+	for (uint16_t i = 0; i < N; i++)
+		inject("yggack", b, build_v4(b, IPPROTO_TCP, 20, i));
+	cr_assert(run_until(&fx.rx_v4, N));
+	struct tun_info ti;
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.rx_rests, 0, "%d ACKs read, %" PRIu64 " rests", N, ti.rx_rests);
+	for (uint16_t i = 0; i < N; i++)
+		inject("yggack", b, build_v4(b, IPPROTO_UDP, 8, i));
+	cr_assert(run_until(&fx.rx_v4, 2 * N));
+	tun_get_info(fx.tun, &ti);
+	cr_assert_geq(ti.rx_rests, 1, "the control: %d datagrams in a burst rest", N);
 	finish(fx.tun);
 }
 

@@ -414,6 +414,29 @@ Test(vnet, flow_id_of_unmergeable_packets)
 	cr_assert_not(vnet_flow_id(ack, 19, &f), "too short");
 }
 
+Test(vnet, tcp_segments_without_data)
+{
+	uint8_t b[256];
+
+	for (int ver = 4; ver <= 6; ver += 2) {
+		size_t hl = build(b, (uint8_t)ver, 6, 0, false);
+		cr_assert(vnet_tcp_no_payload(b, hl), "IPv%d: an ACK with options, no data", ver);
+		cr_assert_not(vnet_tcp_no_payload(b, hl - 1), "IPv%d: cut short", ver);
+		b[(ver == 4 ? 20 : 40) + 12] = 0x40; /* data offset 4 words: invalid */
+		cr_assert_not(vnet_tcp_no_payload(b, hl), "IPv%d: TCP header below 20 bytes", ver);
+		hl = build(b, (uint8_t)ver, 6, 1, false);
+		cr_assert_not(vnet_tcp_no_payload(b, hl + 1), "IPv%d: one byte of data", ver);
+		hl = build(b, (uint8_t)ver, 17, 0, false);
+		cr_assert_not(vnet_tcp_no_payload(b, hl), "IPv%d: an empty UDP datagram", ver);
+	}
+	size_t hl = build(b, 4, 6, 0, false);
+	b[6] = 0x20; /* MF */
+	cr_assert_not(vnet_tcp_no_payload(b, hl), "a fragment");
+	hl = build(b, 6, 6, 0, false);
+	b[6] = 0; /* hop-by-hop options */
+	cr_assert_not(vnet_tcp_no_payload(b, hl), "behind an extension header");
+}
+
 Test(vnet, merge_ends_after_psh_or_a_short_piece)
 {
 	size_t len = two_pieces();
