@@ -107,32 +107,23 @@ static inline void finish(uint8_t out[SALSA_X4_LEN], __m128i x[16], const __m128
 #define ROTL_SSE2(v, n) _mm_or_si128(_mm_slli_epi32((v), (n)), _mm_srli_epi32((v), 32 - (n)))
 #define ROTL_AVX512(v, n) _mm_rol_epi32((v), (n))
 
-static void x4_sse2(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8], uint64_t ic,
-		    const uint8_t key[static 32])
-{
-	__m128i s[16], x[16];
+/* The keystream function for one rotate (and target): the same body for every instruction set. */
+#define DEFINE_X4(name, ROTL, ATTR)                                                                \
+	ATTR static void name(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8],        \
+			      uint64_t ic, const uint8_t key[static 32])                           \
+	{                                                                                          \
+		__m128i s[16], x[16];                                                              \
+                                                                                                   \
+		state(s, n8, ic, key);                                                             \
+		memcpy(x, s, sizeof(x));                                                           \
+		ROUNDS(ROTL, x);                                                                   \
+		finish(out, x, s);                                                                 \
+		sodium_memzero(s, sizeof(s));                                                      \
+		sodium_memzero(x, sizeof(x));                                                      \
+	}
 
-	state(s, n8, ic, key);
-	memcpy(x, s, sizeof(x));
-	ROUNDS(ROTL_SSE2, x);
-	finish(out, x, s);
-	sodium_memzero(s, sizeof(s));
-	sodium_memzero(x, sizeof(x));
-}
-
-__attribute__((target("avx512f,avx512vl"))) static void
-x4_avx512vl(uint8_t out[static SALSA_X4_LEN], const uint8_t n8[static 8], uint64_t ic,
-	    const uint8_t key[static 32])
-{
-	__m128i s[16], x[16];
-
-	state(s, n8, ic, key);
-	memcpy(x, s, sizeof(x));
-	ROUNDS(ROTL_AVX512, x);
-	finish(out, x, s);
-	sodium_memzero(s, sizeof(s));
-	sodium_memzero(x, sizeof(x));
-}
+DEFINE_X4(x4_sse2, ROTL_SSE2, )
+DEFINE_X4(x4_avx512vl, ROTL_AVX512, __attribute__((target("avx512f,avx512vl"))))
 
 static bool have_avx512vl(void)
 {

@@ -580,6 +580,25 @@ static void on_deadline(uv_timer_t *h)
 }
 
 /*
+ * Runs the loop until *count reaches want, with no timer of its own but a 1 s deadline: what
+ * has to happen must happen without a wake-up from elsewhere. The fixture's tick is stopped.
+ */
+static bool run_untimed_until(const int *count, int want)
+{
+	bool late = false;
+	uv_timer_t deadline;
+	uv_timer_stop(&fx.tick);
+	uv_timer_init(&fx.loop, &deadline);
+	deadline.data = &late;
+	uv_timer_start(&deadline, on_deadline, 1000, 0);
+	while (*count < want && !late)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&deadline, NULL);
+	uv_run(&fx.loop, UV_RUN_NOWAIT);
+	return *count >= want;
+}
+
+/*
  * The pkts that made reading pause come back in a check handle that runs after the tun's (as
  * a link's end-of-iteration flush does). Reading must resume at once, not when some later
  * event happens to wake the loop: no timer runs here but a 1 s deadline.
@@ -589,27 +608,18 @@ Test(tun, resumes_reading_when_pkts_come_back_late_in_the_iteration)
 	enum { N = 40 };
 	enter_netns();
 	loop_init(8, 2048); /* read_reserve 4: pauses after 5 held pkts */
-	uv_timer_stop(&fx.tick);
 	fx.tun = open_tun("yggroom");
 	fx.hold = true;
 	int s = udp6_socket();
 	for (uint32_t i = 0; i < N; i++)
 		send_udp(s, i, 32);
-	bool late = false;
-	uv_timer_t deadline;
-	uv_timer_init(&fx.loop, &deadline);
-	deadline.data = &late;
-	uv_timer_start(&deadline, on_deadline, 1000, 0);
-	while (fx.rx_udp < N && !late)
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	cr_assert_eq(fx.rx_udp, N, "%d of %d read before the 1 s deadline: reading stalled",
-		     fx.rx_udp, N);
+	cr_assert(run_untimed_until(&fx.rx_udp, N),
+		  "%d of %d read before the 1 s deadline: reading stalled", fx.rx_udp, N);
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(fx.seq[i], (uint32_t)i, "in order");
 	struct tun_info ti;
 	tun_get_info(fx.tun, &ti);
 	cr_assert_eq(ti.no_pkt, 0, "nothing dropped for want of pkts");
-	uv_close((uv_handle_t *)&deadline, NULL);
 	fx.hold = false;
 	close(s);
 	finish(fx.tun);
@@ -624,32 +634,21 @@ Test(tun, rests_after_a_busy_pass_and_resumes_by_itself)
 	enum { N = 30 };
 	enter_netns();
 	loop_init(MAX_RX, 2048);
-	uv_timer_stop(&fx.tick);
 	fx.tun = open_tun("yggrest");
 	int s = udp6_socket();
 	for (uint32_t i = 0; i < N; i++)
 		send_udp(s, i, 32);
-	bool late = false;
-	uv_timer_t deadline;
-	uv_timer_init(&fx.loop, &deadline);
-	deadline.data = &late;
-	uv_timer_start(&deadline, on_deadline, 1000, 0);
-	while (fx.rx_udp < N && !late)
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	cr_assert_eq(fx.rx_udp, N, "first burst: %d of %d", fx.rx_udp, N);
+	cr_assert(run_untimed_until(&fx.rx_udp, N), "first burst: %d of %d", fx.rx_udp, N);
 	struct tun_info ti;
 	tun_get_info(fx.tun, &ti);
 	cr_assert_geq(ti.rx_rests, 1, "a pass of %d packets rests", N);
 	/* the second burst finds the device resting, or rested; either way it arrives */
 	for (uint32_t i = N; i < 2 * N; i++)
 		send_udp(s, i, 32);
-	while (fx.rx_udp < 2 * N && !late)
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	cr_assert_eq(fx.rx_udp, 2 * N, "%d of %d before the deadline: the rest did not end",
-		     fx.rx_udp, 2 * N);
+	cr_assert(run_untimed_until(&fx.rx_udp, 2 * N),
+		  "%d of %d before the deadline: the rest did not end", fx.rx_udp, 2 * N);
 	for (int i = 0; i < 2 * N; i++)
 		cr_assert_eq(fx.seq[i], (uint32_t)i, "in order");
-	uv_close((uv_handle_t *)&deadline, NULL);
 	close(s);
 	finish(fx.tun); /* possibly while resting: the timerfd's handle closes with the rest */
 }
