@@ -11,7 +11,10 @@
  * Receive path: plain streams read straight into rbuf (no copy); TLS streams read ciphertext
  * into cbuf and decrypt into rbuf. rbuf holds at most one partial frame after parsing, and it is
  * one maximal frame (uvarint + 131070) long, so a read always has room. Each whole frame is
- * copied once into a pool pkt and handed up; KeepAlive and Dummy stay here (§3.1).
+ * copied once into a pool pkt and handed up; KeepAlive and Dummy stay here (§3.1). A frame of
+ * at least DIRECT_MIN bytes that a read brought only in part is not left in rbuf: its pkt is
+ * taken at once, and the reads (or TLS decryption) that follow go straight into the pkt until
+ * the frame is whole, so bulk traffic is not copied at all on the way in (rx_big, rx_want).
  *
  * Transmit path: link_send prepends the uvarint in the pkt headroom and queues it (bounded,
  * drops counted). A uv_check_t (frames queued from I/O callbacks) and a uv_idle_t (frames queued
@@ -54,6 +57,7 @@ enum {
 	CBUF_CAP = 64 * 1024,			       /* ciphertext read buffer */
 	TLS_STAGE_CAP = 16 * 1024,		       /* one TLS record of coalesced frames */
 	IOV_BATCH = 64,				       /* pkts per uv_write */
+	DIRECT_MIN = 2048, /* a partial frame this long is read into its pkt, not into rbuf */
 };
 _Static_assert(RBUF_CAP > 6 + 65535, "a meta of any announced length fits rbuf");
 
@@ -110,7 +114,9 @@ struct link {
 	/* receive */
 	uint8_t *rbuf;
 	size_t rlen;
-	uint8_t *cbuf; /* TLS only */
+	uint8_t *cbuf;	     /* TLS only */
+	struct pkt *rx_big;  /* a long frame being read straight into its pkt, or NULL */
+	size_t rx_want;	     /* bytes rx_big still lacks (> 0 while rx_big is set) */
 
 	/* transmit */
 	struct pkt_queue txq;
@@ -196,6 +202,8 @@ static void finish(struct link *l)
 	for (size_t i = 0; i < l->n_inflight; i++)
 		pkt_free(l->inflight[i]);
 	l->n_inflight = 0;
+	pkt_free(l->rx_big);
+	l->rx_big = NULL;
 	if (l->cbs.closed)
 		l->cbs.closed(l->cbs.ctx, l, &ci);
 	tls_conn_free(l->tls);
@@ -580,17 +588,18 @@ static bool handle_meta(struct link *l, const uint8_t *body, size_t len)
 	return l->state == LS_UP;
 }
 
-/* One whole frame (type || body). Returns false once the link is closing. */
-static bool handle_frame(struct link *l, const uint8_t *f, size_t n)
+/*
+ * The checks every received frame passes (type || body, the type in hand): 1 to hand it up,
+ * 0 when it stays here (KeepAlive, Dummy), -1 when the link is closing.
+ */
+static int frame_begin(struct link *l, unsigned type)
 {
-	unsigned type = f[0];
-	struct pkt *p;
 	char why[80];
 
 	if (type >= PROTO_TYPE_COUNT) {
 		snprintf(why, sizeof(why), "unrecognized message type %u", type);
 		link_close(l, -EPROTO, why);
-		return false;
+		return -1;
 	}
 	l->frames_in++;
 	/* §3.2 "on receiving": disarm the read deadline; a non-keepalive frame wants an answer. */
@@ -599,11 +608,36 @@ static bool handle_frame(struct link *l, const uint8_t *f, size_t n)
 		l->is_read_deadline = false;
 	}
 	if (type == PROTO_DUMMY || type == PROTO_KEEPALIVE)
-		return true;
+		return 0;
 	if (!l->is_keepalive_pending) {
 		uv_timer_start(&l->keepalive, on_keepalive, l->timing.keepalive_ms, 0);
 		l->is_keepalive_pending = true;
 	}
+	return 1;
+}
+
+/* Hands frame p (type || body, consumed) up. Returns false once the link is closing. */
+static bool frame_deliver(struct link *l, unsigned type, struct pkt *p)
+{
+	char why[80];
+
+	if (l->cbs.frame && l->cbs.frame(l->cbs.ctx, l, p) < 0) {
+		snprintf(why, sizeof(why), "bad %s frame", proto_type_name(type));
+		link_close(l, -EPROTO, why);
+	} else if (!l->cbs.frame) {
+		pkt_free(p);
+	}
+	return l->state == LS_UP;
+}
+
+/* One whole frame (type || body) in rbuf. Returns false once the link is closing. */
+static bool handle_frame(struct link *l, const uint8_t *f, size_t n)
+{
+	int r = frame_begin(l, f[0]);
+	struct pkt *p;
+
+	if (r <= 0)
+		return r == 0;
 	p = pkt_alloc(l->pool);
 	if (!p || pkt_tailroom(p) < n) {
 		/* Pool empty, or a frame longer than a pool buffer: drop and count (§5 style). */
@@ -612,11 +646,53 @@ static bool handle_frame(struct link *l, const uint8_t *f, size_t n)
 		return true;
 	}
 	memcpy(pkt_put(p, n), f, n);
-	if (l->cbs.frame && l->cbs.frame(l->cbs.ctx, l, p) < 0) {
-		snprintf(why, sizeof(why), "bad %s frame", proto_type_name(type));
-		link_close(l, -EPROTO, why);
+	return frame_deliver(l, f[0], p);
+}
+
+/*
+ * The first have bytes of an n-byte frame are at f (the rest of rbuf): moves them into a pkt
+ * that the next reads fill. false (rbuf keeps them, as for a short frame) without a pkt.
+ */
+static bool direct_begin(struct link *l, const uint8_t *f, size_t have, size_t n)
+{
+	struct pkt *p = pkt_alloc(l->pool);
+
+	if (!p || pkt_tailroom(p) < n) {
+		pkt_free(p);
+		return false;
 	}
-	return l->state == LS_UP;
+	memcpy(pkt_put(p, have), f, have);
+	l->rx_big = p;
+	l->rx_want = n - have;
+	return true;
+}
+
+/* Where the next read of rx_big's frame goes: its pkt's tail, rx_want bytes. */
+static uint8_t *direct_tail(const struct link *l)
+{
+	return l->rx_big->data + l->rx_big->len;
+}
+
+/* got bytes were read into direct_tail(). Returns false once the link is closing. */
+static bool direct_got(struct link *l, size_t got)
+{
+	struct pkt *p = l->rx_big;
+	unsigned type;
+	int r;
+
+	pkt_put(p, got);
+	l->bytes_in += got;
+	l->rx_want -= got;
+	if (l->rx_want)
+		return true;
+	l->rx_big = NULL;
+	type = p->data[0];
+	r = frame_begin(l, type);
+	if (r <= 0) {
+		pkt_free(p);
+		return r == 0;
+	}
+	return frame_deliver(l, type, p);
 }
 
 /*
@@ -677,8 +753,11 @@ static void process_rx(struct link *l)
 			link_close(l, -EPROTO, hl < 0 ? "bad frame length encoding" : why);
 			return;
 		}
-		if (avail - (size_t)hl < n)
+		if (avail - (size_t)hl < n) {
+			if (n >= DIRECT_MIN && direct_begin(l, b + hl, avail - (size_t)hl, n))
+				off = l->rlen;
 			break;
+		}
 		off += (size_t)hl + n;
 		if (!handle_frame(l, b + hl, n))
 			return;
@@ -742,6 +821,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	(void)hint;
 	if (l->tls)
 		*buf = uv_buf_init((char *)l->cbuf, CBUF_CAP);
+	else if (l->rx_big)
+		*buf = uv_buf_init((char *)direct_tail(l), (unsigned)l->rx_want);
 	else
 		*buf = uv_buf_init((char *)l->rbuf + l->rlen, (unsigned)(RBUF_CAP - l->rlen));
 }
@@ -750,7 +831,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static void tls_drain(struct link *l)
 {
 	while (l->state == LS_META || l->state == LS_UP) {
-		ssize_t r = tls_conn_read(l->tls, l->rbuf + l->rlen, RBUF_CAP - l->rlen);
+		ssize_t r = l->rx_big
+				? tls_conn_read(l->tls, direct_tail(l), l->rx_want)
+				: tls_conn_read(l->tls, l->rbuf + l->rlen, RBUF_CAP - l->rlen);
 
 		if (r == -EAGAIN)
 			break;
@@ -761,6 +844,11 @@ static void tls_drain(struct link *l)
 		if (r < 0) {
 			link_close(l, -EPROTO, tls_conn_error(l->tls));
 			return;
+		}
+		if (l->rx_big) {
+			if (!direct_got(l, (size_t)r))
+				return;
+			continue;
 		}
 		l->rlen += (size_t)r;
 		l->bytes_in += (uint64_t)r;
@@ -782,6 +870,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			link_close(l, -ECONNRESET, "remote side closed the connection");
 		else
 			close_errno(l, (int)nread, "read");
+		return;
+	}
+	if (!l->tls && l->rx_big) {
+		direct_got(l, (size_t)nread);
 		return;
 	}
 	if (!l->tls) {

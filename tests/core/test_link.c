@@ -57,6 +57,8 @@ struct side {
 	char why[200];
 	uint8_t frame[512];
 	size_t frame_len;
+	size_t lens[8];	     /* every frame's length and FNV-1a hash, in order (the first 8) */
+	uint32_t hashes[8];
 	int frame_ret;
 	bool echo; /* answer every frame with a SigReq */
 };
@@ -152,6 +154,15 @@ static struct pkt *frame_pkt(const char *hex)
 	return p;
 }
 
+static uint32_t fnv1a(const uint8_t *b, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
 static int cb_frame(void *ctx, struct link *l, struct pkt *frame)
 {
 	struct side *s = ctx;
@@ -159,6 +170,10 @@ static int cb_frame(void *ctx, struct link *l, struct pkt *frame)
 	s->frames++;
 	s->frame_len = frame->len < sizeof(s->frame) ? frame->len : sizeof(s->frame);
 	memcpy(s->frame, frame->data, s->frame_len);
+	if ((size_t)s->frames <= sizeof(s->lens) / sizeof(s->lens[0])) {
+		s->lens[s->frames - 1] = frame->len;
+		s->hashes[s->frames - 1] = fnv1a(frame->data, frame->len);
+	}
 	pkt_free(frame);
 	if (s->echo)
 		link_send(l, frame_pkt("0202b8c094c7cf9bf3c6a801"));
@@ -606,6 +621,79 @@ Test(link, largest_frame_length_is_accepted)
 	cr_assert_eq(li.frames_recvd, 2);
 	cr_assert_eq(fx.s1.frame[0], PROTO_SIGREQ);
 	cr_assert_eq(fx.s1.closes, 0);
+}
+
+/*
+ * A long frame (3001 bytes: uvarint b9 17) of the given type: its length prefix comes a byte at
+ * a time, then its body in pieces of 700 bytes, the last piece in one write with a SigReq
+ * frame. The link reads a long partial frame straight into its pkt (link.c, rx_big).
+ */
+enum { LONG_N = 3001 };
+static uint8_t long_stream[2 + LONG_N + 13];
+
+static void send_long_frame(uint8_t type)
+{
+	size_t n = 0, at;
+
+	long_stream[n++] = 0xb9;
+	long_stream[n++] = 0x17;
+	long_stream[n++] = type;
+	for (size_t i = 1; i < LONG_N; i++)
+		long_stream[n++] = (uint8_t)(i * 7 + 3);
+	cr_assert_eq(th_unhex(sigreq_hex, long_stream + n, 13), 13);
+	n += 13;
+	raw_send_bytes(long_stream, 1);
+	run_for(5);
+	raw_send_bytes(long_stream + 1, 1);
+	run_for(5);
+	for (at = 2; at + 700 < n - 13; at += 700) {
+		raw_send_bytes(long_stream + at, 700);
+		run_for(5);
+	}
+	raw_send_bytes(long_stream + at, n - at);
+}
+
+Test(link, long_frame_in_pieces_is_read_whole)
+{
+	struct link_info li;
+
+	up_with_raw();
+	send_long_frame(PROTO_TRAFFIC);
+	cr_assert(run_until(&fx.s1.frames, 2, 2000));
+	cr_assert_eq(fx.s1.lens[0], LONG_N);
+	cr_assert_eq(fx.s1.hashes[0], fnv1a(long_stream + 2, LONG_N), "the same bytes, in order");
+	cr_assert_eq(fx.s1.lens[1], 12);
+	cr_assert_eq(fx.s1.frame[0], PROTO_SIGREQ, "the frame after it is parsed from rbuf again");
+	link_get_info(fx.s1.l, &li);
+	cr_assert_eq(li.frames_recvd, 2);
+	cr_assert_eq(li.rx_drops, 0);
+	cr_assert_eq(li.bytes_recvd, PROTO_META_LEN + (uint64_t)sizeof(long_stream));
+	cr_assert_eq(fx.s1.closes, 0);
+}
+
+Test(link, long_dummy_in_pieces_stays_in_the_link)
+{
+	struct link_info li;
+
+	up_with_raw();
+	send_long_frame(PROTO_DUMMY);
+	cr_assert(run_until(&fx.s1.frames, 1, 2000));
+	run_for(20);
+	cr_assert_eq(fx.s1.frames, 1);
+	cr_assert_eq(fx.s1.frame[0], PROTO_SIGREQ);
+	link_get_info(fx.s1.l, &li);
+	cr_assert_eq(li.frames_recvd, 2);
+	cr_assert_eq(fx.s1.closes, 0);
+}
+
+Test(link, long_frame_of_unknown_type_disconnects)
+{
+	up_with_raw();
+	send_long_frame(10);
+	cr_assert(run_until(&fx.s1.closes, 1, 2000));
+	cr_assert_str_eq(fx.s1.why, "unrecognized message type 10");
+	cr_assert_eq(fx.s1.frames, 0);
+	cr_assert(raw_eof(2000));
 }
 
 Test(link, upper_layer_rejection_closes)
