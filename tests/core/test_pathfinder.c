@@ -379,6 +379,37 @@ Test(pathfinder, newest_packet_waits_and_goes_with_the_notify)
 	cr_assert_eq(E.traffic[2].path.port[0], 7);
 }
 
+Test(pathfinder, one_copy_per_millisecond_stands_for_a_batch)
+{
+	const uint64_t p1[] = {1}, p2[] = {7}, p3[] = {5};
+	struct proto_notify n;
+	struct pkt_pool_info pi;
+
+	pathfinder_lookup(E.pf, E.kb, 0);
+	make_notify(&n, E.b, E.ka, 9, 1, p1);
+	cr_assert_eq(pathfinder_handle_notify(E.pf, &n, 100), PF_ACCEPTED);
+	/* three packets in one millisecond: all go out, the first is the one kept */
+	cr_assert_eq(pathfinder_send(E.pf, E.kb, payload(0xb1, 10), 2000), PF_SENT);
+	cr_assert_eq(pathfinder_send(E.pf, E.kb, payload(0xb2, 10), 2000), PF_SENT);
+	cr_assert_eq(pathfinder_send(E.pf, E.kb, payload(0xb3, 10), 2000), PF_SENT);
+	cr_assert_eq(E.ntraffic, 3);
+	pkt_pool_info(E.pool, &pi);
+	cr_assert_eq(pi.in_use, 1, "one copy held");
+	make_notify(&n, E.b, E.ka, 10, 1, p2);
+	cr_assert_eq(pathfinder_handle_notify(E.pf, &n, 2000), PF_ACCEPTED);
+	cr_assert_eq(E.ntraffic, 4);
+	cr_assert_eq(E.traffic[3].first, 0xb1);
+	cr_assert_eq(E.traffic[3].path.port[0], 7);
+	/* a later millisecond: the newest packet is kept again */
+	cr_assert_eq(pathfinder_send(E.pf, E.kb, payload(0xb4, 10), 2001), PF_SENT);
+	cr_assert_eq(pathfinder_send(E.pf, E.kb, payload(0xb5, 10), 2002), PF_SENT);
+	make_notify(&n, E.b, E.ka, 11, 1, p3);
+	cr_assert_eq(pathfinder_handle_notify(E.pf, &n, 2003), PF_ACCEPTED);
+	cr_assert_eq(E.ntraffic, 7);
+	cr_assert_eq(E.traffic[6].first, 0xb5);
+	cr_assert_eq(E.traffic[6].path.port[0], 5);
+}
+
 Test(pathfinder, path_expiry_and_reset)
 {
 	const uint64_t p1[] = {1};
