@@ -5,7 +5,8 @@
  * - every implementation gives libsodium's keystream, including counters that carry from the
  *   low word to the high one and the 64-bit wrap;
  * - salsa_xor_ic equals the keystream XOR for every length 0..1100 at several counters (the
- *   libsodium bulk, the four-wide tail and their seam);
+ *   libsodium bulk or the eight-wide AVX-512VL runs, the four-wide tail and their seams), and
+ *   for long messages up to 64 KiB with counters whose eight lanes carry or wrap;
  * - salsa_xor_bytes at every alignment.
  * The reference keystream is libsodium's (SALSA_IMPL_SODIUM), the spec example is independent.
  */
@@ -174,6 +175,31 @@ Test(salsa, xor_ic_every_length)
 	free(a);
 	free(b);
 	free(orig);
+}
+
+Test(salsa, xor_ic_long_messages_and_lane_carries)
+{
+	static const uint64_t counters[] = {0, 3, 0xfffffffcULL, 0x1fffffff9ULL,
+					    0xfffffffffffffffcULL};
+	static const size_t lens[] = {511, 512, 1023, 1024, 1025, 1636, 3071, 65535, 65536 + 17};
+	enum { MAX = 65536 + 17 };
+	uint8_t *a = malloc(MAX), *b = malloc(MAX), k[32], n8[8];
+
+	cr_assert(a && b);
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			rnd(k, sizeof(k));
+			rnd(n8, sizeof(n8));
+			rnd(a, lens[i]);
+			memcpy(b, a, lens[i]);
+			salsa_xor_ic(a, lens[i], n8, counters[c], k);
+			ref_xor_ic(b, lens[i], n8, counters[c], k);
+			cr_assert_arr_eq(a, b, lens[i], "len %zu counter %#llx", lens[i],
+					 (unsigned long long)counters[c]);
+		}
+	}
+	free(a);
+	free(b);
 }
 
 Test(salsa, xor_bytes_every_alignment)
