@@ -114,9 +114,9 @@ struct link {
 	/* receive */
 	uint8_t *rbuf;
 	size_t rlen;
-	uint8_t *cbuf;	     /* TLS only */
-	struct pkt *rx_big;  /* a long frame being read straight into its pkt, or NULL */
-	size_t rx_want;	     /* bytes rx_big still lacks (> 0 while rx_big is set) */
+	uint8_t *cbuf;	    /* TLS only */
+	struct pkt *rx_big; /* a long frame being read straight into its pkt, or NULL */
+	size_t rx_want;	    /* bytes rx_big still lacks (> 0 while rx_big is set) */
 
 	/* transmit */
 	struct pkt_queue txq;

@@ -348,10 +348,11 @@ enum pathfinder_verdict pathfinder_send(struct pathfinder *pf, const uint8_t des
 		struct pkt *copy = NULL;
 
 		/*
-		 * §7.6 keeps a copy of every packet sent, for the next accepted notify to send again.
-		 * A copy taken in this same millisecond (one loop iteration's batch) stands for the
-		 * packets after it: bulk traffic then copies about one packet per millisecond instead
-		 * of every 64 KB packet, and a lone packet (a ping, a SYN) is still the one re-sent.
+		 * §7.6 keeps a copy of every packet sent, for the next accepted notify to send
+		 * again. A copy taken in this same millisecond (one loop iteration's batch) stands
+		 * for the packets after it: bulk traffic then copies about one packet per
+		 * millisecond instead of every 64 KB packet, and a lone packet (a ping, a SYN) is
+		 * still the one re-sent.
 		 */
 		if (!e->cached || e->cached_ms != now_ms)
 			copy = hold_copy(pf, payload);

@@ -142,9 +142,10 @@ __attribute__((target("avx512f"))) static inline void xor16(uint8_t *m, __m128i 
 	_mm_storeu_si128(p, _mm_xor_si128(_mm_loadu_si128(p), v));
 }
 
-__attribute__((target("avx512f"))) static void
-x16_avx512_xor(uint8_t *m, size_t groups, const uint8_t n8[static 8], uint64_t ic,
-	       const uint8_t key[static 32])
+__attribute__((target("avx512f"))) static void x16_avx512_xor(uint8_t *m, size_t groups,
+							      const uint8_t n8[static 8],
+							      uint64_t ic,
+							      const uint8_t key[static 32])
 {
 	static const uint32_t sigma[4] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
 	__m512i s[16], x[16];

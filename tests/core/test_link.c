@@ -57,7 +57,7 @@ struct side {
 	char why[200];
 	uint8_t frame[512];
 	size_t frame_len;
-	size_t lens[8];	     /* every frame's length and FNV-1a hash, in order (the first 8) */
+	size_t lens[8]; /* every frame's length and FNV-1a hash, in order (the first 8) */
 	uint32_t hashes[8];
 	int frame_ret;
 	bool echo; /* answer every frame with a SigReq */
