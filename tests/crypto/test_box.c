@@ -6,15 +6,19 @@
  *   fails;
  * - B's TRAFFIC from the relay run (mitm-link.1.s2c.bin) opens with the relay's keys, nonce
  *   16 x 00 || BE64(n), and holds B's next key and B's ICMPv6 echo request;
- * - in-place seal/open round trips, nonce and key separation, the small-order refusals.
+ * - in-place seal/open round trips, nonce and key separation, the small-order refusals;
+ * - box_seal gives libsodium's crypto_box_easy_afternm bytes for every size class of salsa.c
+ *   and poly.c (short, the four-wide tail, the wide runs, both sides of POLY_WIDE_MIN).
  * Vectors: tests/data/vectors/session/ (copied from shared/spec/vectors-core, see README.md).
  */
 #include "crypto/box.h"
 #include "crypto/keys.h"
+#include "crypto/poly.h"
 #include "lib/wire.h"
 #include "support/hex.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +524,57 @@ Test(box, seal_open_round_trip_in_place)
 	}
 	free(buf);
 	free(ref);
+}
+
+Test(box, seal_is_crypto_box_easy_afternm)
+{
+	static const size_t sizes[] = {
+	    0,
+	    1,
+	    100,
+	    224,
+	    225,
+	    1023,
+	    1024,
+	    1500,
+	    POLY_WIDE_MIN - 1,
+	    POLY_WIDE_MIN,
+	    POLY_WIDE_MIN + 129,
+	    4096 + 7,
+	    65535,
+	};
+	static const uint64_t nonces[] = {0, 1, 0x0102030405060708ULL, UINT64_MAX};
+	uint8_t pa[32], sa[32], pb[32], sb[32], kab[crypto_box_BEFORENMBYTES], n24[24] = {0};
+	uint8_t *buf = malloc(BOX_TAG_LEN + 65535), *want = malloc(BOX_TAG_LEN + 65535);
+	uint8_t *m = malloc(65535);
+	struct box_keypair a;
+	struct box_shared k;
+
+	cr_assert(buf && want && m);
+	crypto_box_keypair(pa, sa);
+	crypto_box_keypair(pb, sb);
+	box_keypair_from_secret(&a, sa);
+	cr_assert_arr_eq(a.pub, pa, 32);
+	cr_assert(box_precompute(&k, pb, &a));
+	cr_assert_eq(crypto_box_beforenm(kab, pb, sa), 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (size_t j = 0; j < sizeof(nonces) / sizeof(nonces[0]); j++) {
+			size_t n = sizes[i];
+
+			randombytes_buf(m, n);
+			for (int b = 0; b < 8; b++) /* §2.4: 16 zero bytes || BE64(nonce) */
+				n24[16 + b] = (uint8_t)(nonces[j] >> (56 - 8 * b));
+			cr_assert_eq(crypto_box_easy_afternm(want, m, n, n24, kab), 0);
+			memcpy(buf + BOX_TAG_LEN, m, n);
+			box_seal(&k, nonces[j], buf, n);
+			cr_assert_arr_eq(buf, want, BOX_TAG_LEN + n, "size %zu nonce %zu", n, j);
+			cr_assert(box_open(&k, nonces[j], buf, n));
+			cr_assert_arr_eq(buf + BOX_TAG_LEN, m, n);
+		}
+	}
+	free(buf);
+	free(want);
+	free(m);
 }
 
 Test(box, every_tampered_byte_fails)
