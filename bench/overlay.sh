@@ -24,6 +24,9 @@
 #                 then BENCH_REPS confirming runs of BENCH_T s at the rate found, stepping the
 #                 rate down 10 % (at most 3 times) while their median loss is still >= 1 %.
 #                 Socket buffers -w 4 MiB (capped by net.core.[rw]mem_max).
+#                 First, iperf3 alone: the same unpaced UDP run over the first pair's veth,
+#                 with no overlay, BENCH_REPS times. It is the harness's own ceiling (iperf3
+#                 and the kernel on these cores): no pair's figure can pass it.
 #   CPU           seconds of CPU (utime + stime) each daemon used over all the load tests of
 #                 the pair, and % of one core during the tcp1 and udp64 runs; from these,
 #                 each daemon's CPU per packet at the UDP knee and per GB of tcp1 (the cost
@@ -137,6 +140,28 @@ udp_step() {
 }
 
 lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
+
+# udp_bare: the unpaced UDP rate of iperf3 alone, over the first pair's veth (no overlay).
+udp_bare() {
+	local out rep rx loss
+	pair_use "${BENCH_PAIRS%% *}"
+	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+		out="$BENCH_OUT/raw/veth.udp-unpaced.$rep.json"
+		wait_quiet
+		if ! iperf "$PS2" "$PS1" "$(ns_addr6 "$PS2" "$PS1")" "$out" -u -l "$BENCH_UDP_LEN" \
+			-w "$BENCH_UDP_WIN" -b 0 -t "$BENCH_T"; then
+			blog "veth udp$BENCH_UDP_LEN unpaced run $rep: iperf3 failed"
+			continue
+		fi
+		read -r rx loss < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
+			.sum_received.bytes / $l / .sum_received.seconds / 1000,
+			.sum_received.lost_percent] | map(. * 100 | round / 100) | join(" ")' "$out")
+		rec veth udp-unpaced rx_kpps "$rx"
+		rec veth udp-unpaced loss_pct "$loss"
+		blog "iperf3 alone over the veth, udp$BENCH_UDP_LEN unpaced run $rep: rx $rx kpps," \
+			"loss $loss %"
+	done
+}
 
 # udp_knees: the udp64 figure of every pair (see the header). Each step (the unpaced run,
 # each bisection probe, each confirming run) is taken by every pair in turn.
@@ -413,6 +438,10 @@ print_table() {
 		[[ -z "$(fig "$p" udp sender_bound)" || "$(fig "$p" udp sender_bound)" == - ]] ||
 			echo "note: $p: the unpaced UDP run lost < 1 %: sender-bound, the figure is a floor"
 	done
+	p="$(fig veth udp-unpaced rx_kpps)"
+	[[ "$p" == - ]] ||
+		echo "note: iperf3 alone over the veth (no overlay), unpaced: $p kpps" \
+			"(loss $(fig veth udp-unpaced loss_pct) %): the harness's ceiling for the UDP row"
 }
 
 if [[ -n "${BENCH_NO_HARNESS:-}" ]]; then
@@ -435,7 +464,10 @@ for p in $BENCH_PAIRS; do pair_up "$p"; done
 for t in $BENCH_TESTS; do
 	case "$t" in
 	ping | tcp1 | tcp4) measure "$t" ;;
-	udp64 | udp) udp_knees ;;
+	udp64 | udp)
+		udp_bare
+		udp_knees
+		;;
 	*) fail "unknown test '$t' (ping tcp1 tcp4 udp64)" ;;
 	esac
 done
