@@ -6,6 +6,7 @@
  */
 #include "core/addr.h"
 #include "support/hex.h"
+#include "support/rng.h"
 #include "support/tsv.h"
 
 #include <criterion/criterion.h>
@@ -283,14 +284,6 @@ static void ref_partial(const uint8_t *a, size_t len, uint8_t key[32])
 		key[i] = (uint8_t)~key[i];
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 Test(addr, random_keys_against_bitwise_reference)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
@@ -301,7 +294,7 @@ Test(addr, random_keys_against_bitwise_reference)
 			unsigned known = 0;
 
 			for (int i = 0; i < 32; i++)
-				key[i] = (uint8_t)xorshift(&seed);
+				key[i] = (uint8_t)th_xorshift64(&seed);
 			for (unsigned b = 0; b < lz; b++)
 				set_bit(key, b, 0);
 			if (lz < 256)

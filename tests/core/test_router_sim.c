@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 
+#include "support/rng.h"
 #include "support/seedkey.h"
 
 #include <stdio.h>
@@ -106,11 +107,7 @@ static uint64_t s_random(void *ctx)
 {
 	struct snode *n = ctx;
 
-	/* xorshift64: deterministic per node */
-	n->rnd ^= n->rnd << 13;
-	n->rnd ^= n->rnd >> 7;
-	n->rnd ^= n->rnd << 17;
-	return n->rnd;
+	return th_xorshift64(&n->rnd); /* deterministic per node */
 }
 
 static uint64_t s_unix(void *ctx)

@@ -19,21 +19,16 @@
 #include <string.h>
 
 #include "support/hex.h"
+#include "support/rng.h"
 
 static const enum poly_impl impls[] = {POLY_IMPL_SODIUM, POLY_IMPL_SCALAR, POLY_IMPL_AVX512};
 static const char *const impl_names[] = {"libsodium", "scalar", "AVX-512"};
 
-/* A deterministic byte stream (xorshift64), so failures reproduce. */
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 
 static void rnd(uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		rng_state ^= rng_state << 13;
-		rng_state ^= rng_state >> 7;
-		rng_state ^= rng_state << 17;
-		p[i] = (uint8_t)(rng_state >> 32);
-	}
+	th_rnd_bytes(&rng_state, p, n);
 }
 
 /* Runs check on each implementation this CPU has; how many ran (the scalar one always does). */

@@ -11,6 +11,7 @@
  * The reference keystream is libsodium's (SALSA_IMPL_SODIUM), the spec example is independent.
  */
 #include "crypto/salsa.h"
+#include "support/rng.h"
 
 #include <criterion/criterion.h>
 
@@ -20,21 +21,11 @@
 static const enum salsa_impl impls[] = {SALSA_IMPL_SODIUM, SALSA_IMPL_SSE2, SALSA_IMPL_AVX512VL};
 static const char *const impl_names[] = {"libsodium", "SSE2", "AVX-512VL"};
 
-/* A deterministic byte stream (xorshift64), so failures reproduce. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint8_t rnd8(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint8_t)(rng_state >> 32);
-}
 
 static void rnd(uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		p[i] = rnd8();
+	th_rnd_bytes(&rng_state, p, n);
 }
 
 /* How many implementations ran; the vector ones must run on x86-64 (SSE2 is baseline). */
