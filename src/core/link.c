@@ -14,7 +14,9 @@
  * copied once into a pool pkt and handed up; KeepAlive and Dummy stay here (§3.1). A frame of
  * at least DIRECT_MIN bytes that a read brought only in part is not left in rbuf: its pkt is
  * taken at once, and the reads (or TLS decryption) that follow go straight into the pkt until
- * the frame is whole, so bulk traffic is not copied at all on the way in (rx_big, rx_want).
+ * the frame is whole (rx_big, rx_want). While the frames come that long (rx_bulk), a read into
+ * an empty rbuf takes at most BULK_READ bytes, so that the next long frame begins there and
+ * goes on in its pkt: a second read per frame instead of copying it whole.
  *
  * Transmit path: link_send prepends the uvarint in the pkt headroom and queues it (bounded,
  * drops counted). A uv_check_t (frames queued from I/O callbacks) and a uv_idle_t (frames queued
@@ -58,6 +60,7 @@ enum {
 	TLS_STAGE_CAP = 16 * 1024,		       /* one TLS record of coalesced frames */
 	IOV_BATCH = 64,				       /* pkts per uv_write */
 	DIRECT_MIN = 2048, /* a partial frame this long is read into its pkt, not into rbuf */
+	BULK_READ = 1024,  /* bytes read into an empty rbuf while the frames are long */
 };
 _Static_assert(RBUF_CAP > 6 + 65535, "a meta of any announced length fits rbuf");
 
@@ -117,6 +120,7 @@ struct link {
 	uint8_t *cbuf;	    /* TLS only */
 	struct pkt *rx_big; /* a long frame being read straight into its pkt, or NULL */
 	size_t rx_want;	    /* bytes rx_big still lacks (> 0 while rx_big is set) */
+	bool rx_bulk;	    /* the last frame was at least DIRECT_MIN long */
 
 	/* transmit */
 	struct pkt_queue txq;
@@ -636,6 +640,7 @@ static bool handle_frame(struct link *l, const uint8_t *f, size_t n)
 	int r = frame_begin(l, f[0]);
 	struct pkt *p;
 
+	l->rx_bulk = n >= DIRECT_MIN;
 	if (r <= 0)
 		return r == 0;
 	p = pkt_alloc(l->pool);
@@ -686,6 +691,7 @@ static bool direct_got(struct link *l, size_t got)
 	if (l->rx_want)
 		return true;
 	l->rx_big = NULL;
+	l->rx_bulk = true;
 	type = p->data[0];
 	r = frame_begin(l, type);
 	if (r <= 0) {
@@ -814,6 +820,14 @@ static void tls_progress(struct link *l)
 	}
 }
 
+/* How much the next read into rbuf may take (see the receive path above). */
+static size_t rbuf_room(const struct link *l)
+{
+	if (l->rx_bulk && l->rlen == 0)
+		return BULK_READ;
+	return RBUF_CAP - l->rlen;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct link *l = container_of((uv_stream_t *)h, struct link, io.s);
@@ -824,16 +838,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	else if (l->rx_big)
 		*buf = uv_buf_init((char *)direct_tail(l), (unsigned)l->rx_want);
 	else
-		*buf = uv_buf_init((char *)l->rbuf + l->rlen, (unsigned)(RBUF_CAP - l->rlen));
+		*buf = uv_buf_init((char *)l->rbuf + l->rlen, (unsigned)rbuf_room(l));
 }
 
 /* Decrypts whatever the TLS conn holds into rbuf, parsing as rbuf fills. */
 static void tls_drain(struct link *l)
 {
 	while (l->state == LS_META || l->state == LS_UP) {
-		ssize_t r = l->rx_big
-				? tls_conn_read(l->tls, direct_tail(l), l->rx_want)
-				: tls_conn_read(l->tls, l->rbuf + l->rlen, RBUF_CAP - l->rlen);
+		ssize_t r = l->rx_big ? tls_conn_read(l->tls, direct_tail(l), l->rx_want)
+				      : tls_conn_read(l->tls, l->rbuf + l->rlen, rbuf_room(l));
 
 		if (r == -EAGAIN)
 			break;

@@ -671,6 +671,40 @@ Test(link, long_frame_in_pieces_is_read_whole)
 	cr_assert_eq(fx.s1.closes, 0);
 }
 
+Test(link, long_frames_back_to_back_after_a_long_one)
+{
+	/* After a long frame the link reads an empty rbuf BULK_READ bytes at a time: two more
+	 * long frames and a SigReq in one write must still come up whole and in order. */
+	static uint8_t two[2 * (2 + LONG_N) + 13];
+	struct link_info li;
+	size_t n = 0;
+
+	up_with_raw();
+	send_long_frame(PROTO_TRAFFIC);
+	cr_assert(run_until(&fx.s1.frames, 2, 2000));
+	for (int f = 0; f < 2; f++) {
+		two[n++] = 0xb9;
+		two[n++] = 0x17;
+		two[n++] = PROTO_TRAFFIC;
+		for (size_t i = 1; i < LONG_N; i++)
+			two[n++] = (uint8_t)(i * 13 + (size_t)f);
+	}
+	cr_assert_eq(th_unhex(sigreq_hex, two + n, 13), 13);
+	raw_send_bytes(two, sizeof(two));
+	cr_assert(run_until(&fx.s1.frames, 5, 2000));
+	cr_assert_eq(fx.s1.lens[2], LONG_N);
+	cr_assert_eq(fx.s1.hashes[2], fnv1a(two + 2, LONG_N));
+	cr_assert_eq(fx.s1.lens[3], LONG_N);
+	cr_assert_eq(fx.s1.hashes[3], fnv1a(two + 4 + LONG_N, LONG_N));
+	cr_assert_eq(fx.s1.lens[4], 12);
+	cr_assert_eq(fx.s1.frame[0], PROTO_SIGREQ);
+	link_get_info(fx.s1.l, &li);
+	cr_assert_eq(li.frames_recvd, 5);
+	cr_assert_eq(li.bytes_recvd,
+		     PROTO_META_LEN + (uint64_t)sizeof(long_stream) + (uint64_t)sizeof(two));
+	cr_assert_eq(fx.s1.closes, 0);
+}
+
 Test(link, long_dummy_in_pieces_stays_in_the_link)
 {
 	struct link_info li;
