@@ -10,8 +10,9 @@
  *
  * Receive path: plain streams read straight into rbuf (no copy); TLS streams read ciphertext
  * into cbuf and decrypt into rbuf. rbuf holds at most one partial frame after parsing, and it is
- * one maximal frame (uvarint + 131070) long, so a read always has room. Each whole frame is
- * copied once into a pool pkt and handed up; KeepAlive and Dummy stay here (§3.1). A frame of
+ * one maximal frame (uvarint + 131070) long, so a read always has room. A frame that reads
+ * brought whole into rbuf is copied once into a pool pkt and handed up; KeepAlive and Dummy
+ * stay here (§3.1). A frame of
  * at least DIRECT_MIN bytes that a read brought only in part is not left in rbuf: its pkt is
  * taken at once, and the reads (or TLS decryption) that follow go straight into the pkt until
  * the frame is whole (rx_big, rx_want). While the frames come that long (rx_bulk), a read into
