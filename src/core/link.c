@@ -12,12 +12,12 @@
  * into cbuf and decrypt into rbuf. rbuf holds at most one partial frame after parsing, and it is
  * one maximal frame (uvarint + 131070) long, so a read always has room. A frame that reads
  * brought whole into rbuf is copied once into a pool pkt and handed up; KeepAlive and Dummy
- * stay here (§3.1). A frame of
- * at least DIRECT_MIN bytes that a read brought only in part is not left in rbuf: its pkt is
- * taken at once, and the reads (or TLS decryption) that follow go straight into the pkt until
- * the frame is whole (rx_big, rx_want). While the frames come that long (rx_bulk), a read into
- * an empty rbuf takes at most BULK_READ bytes, so that the next long frame begins there and
- * goes on in its pkt: a second read per frame instead of copying it whole.
+ * stay here (§3.1). A frame of at least DIRECT_MIN bytes that a read brought only in part is
+ * not left in rbuf: its pkt is taken at once, and the reads (or TLS decryption) that follow go
+ * straight into the pkt until the frame is whole (rx_big, rx_want). While the frames come that
+ * long (rx_bulk), a read into an empty rbuf takes at most BULK_READ bytes, so that the next
+ * long frame begins there and goes on in its pkt: a second read per frame instead of copying
+ * it whole.
  *
  * Transmit path: link_send prepends the uvarint in the pkt headroom and queues it (bounded,
  * drops counted). A uv_check_t (frames queued from I/O callbacks) and a uv_idle_t (frames queued
