@@ -20,11 +20,15 @@
 
 #include <sodium.h>
 
+#ifdef __SIZEOF_INT128__ /* the scalar code needs 128-bit products; without them, libsodium */
+#define POLY_OURS 1
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define POLY_WIDE 1
 #include <immintrin.h>
 #endif
+#endif
 
+#ifdef POLY_OURS
 __extension__ typedef unsigned __int128 u128;
 
 enum { BLOCK = 16 };
@@ -325,6 +329,8 @@ static void mac_ours(uint8_t tag[static POLY_TAG_LEN], const uint8_t *m, size_t 
 	sodium_memzero(&st, sizeof(st));
 }
 
+#endif /* POLY_OURS */
+
 bool poly_mac_impl(enum poly_impl impl, uint8_t tag[static POLY_TAG_LEN], const uint8_t *m,
 		   size_t len, const uint8_t key[static POLY_KEY_LEN])
 {
@@ -332,6 +338,7 @@ bool poly_mac_impl(enum poly_impl impl, uint8_t tag[static POLY_TAG_LEN], const 
 	case POLY_IMPL_SODIUM:
 		crypto_onetimeauth_poly1305(tag, m, len, key);
 		return true;
+#ifdef POLY_OURS
 	case POLY_IMPL_SCALAR:
 		mac_ours(tag, m, len, key, false);
 		return true;
@@ -340,6 +347,11 @@ bool poly_mac_impl(enum poly_impl impl, uint8_t tag[static POLY_TAG_LEN], const 
 			return false;
 		mac_ours(tag, m, len, key, true);
 		return true;
+#else
+	case POLY_IMPL_SCALAR:
+	case POLY_IMPL_AVX512:
+		return false;
+#endif
 	}
 	return false;
 }
@@ -347,10 +359,13 @@ bool poly_mac_impl(enum poly_impl impl, uint8_t tag[static POLY_TAG_LEN], const 
 void poly_mac(uint8_t tag[static POLY_TAG_LEN], const uint8_t *m, size_t len,
 	      const uint8_t key[static POLY_KEY_LEN])
 {
-	if (len >= POLY_WIDE_MIN && have_avx512f())
+#ifdef POLY_OURS
+	if (len >= POLY_WIDE_MIN && have_avx512f()) {
 		mac_ours(tag, m, len, key, true);
-	else
-		crypto_onetimeauth_poly1305(tag, m, len, key);
+		return;
+	}
+#endif
+	crypto_onetimeauth_poly1305(tag, m, len, key);
 }
 
 bool poly_verify(const uint8_t tag[static POLY_TAG_LEN], const uint8_t *m, size_t len,

@@ -31,7 +31,7 @@ static void rnd(uint8_t *p, size_t n)
 	th_rnd_bytes(&rng_state, p, n);
 }
 
-/* Runs check on each implementation this CPU has; how many ran (the scalar one always does). */
+/* Runs check on each implementation this CPU and build have; how many ran. */
 static int run_all(void (*check)(enum poly_impl, const char *))
 {
 	int ran = 0;
@@ -47,7 +47,9 @@ static int run_all(void (*check)(enum poly_impl, const char *))
 		check(impls[i], impl_names[i]);
 		ran++;
 	}
-	cr_assert_geq(ran, 2, "libsodium and the scalar code always run");
+#ifdef __SIZEOF_INT128__
+	cr_assert_geq(ran, 2, "libsodium and the scalar code run wherever there is __int128");
+#endif
 	return ran;
 }
 
