@@ -70,6 +70,22 @@ static void poly_init(struct poly *st, const uint8_t key[static POLY_KEY_LEN])
 	st->pad[1] = le64(key + 24);
 }
 
+/* One carry pass: limbs 0 and 1 to 44 bits, limb 2 to 42, its overflow times 5 into limb 0. */
+static void carry(uint64_t h[3])
+{
+	uint64_t c;
+
+	c = h[0] >> 44;
+	h[0] &= M44;
+	h[1] += c;
+	c = h[1] >> 44;
+	h[1] &= M44;
+	h[2] += c;
+	c = h[2] >> 42;
+	h[2] &= M42;
+	h[0] += c * 5;
+}
+
 /* h = h * r, carried back to about 44/44/42 bits. */
 static void mul_r(uint64_t h[3], const struct poly *st)
 {
@@ -93,33 +109,32 @@ static void mul_r(uint64_t h[3], const struct poly *st)
 	h[1] += c;
 }
 
+/* h = (h + the 16 bytes at b + hibit) * r. */
+static void block(struct poly *st, const uint8_t b[static BLOCK], uint64_t hibit)
+{
+	uint64_t t0 = le64(b), t1 = le64(b + 8);
+
+	st->h[0] += t0 & M44;
+	st->h[1] += (t0 >> 44 | t1 << 20) & M44;
+	st->h[2] += (t1 >> 24) | hibit;
+	mul_r(st->h, st);
+}
+
 /* Whole 16-byte blocks (hibit 2^128, at bit 40 of limb 2). */
 static void blocks(struct poly *st, const uint8_t *m, size_t n)
 {
-	for (; n >= BLOCK; m += BLOCK, n -= BLOCK) {
-		uint64_t t0 = le64(m), t1 = le64(m + 8);
-
-		st->h[0] += t0 & M44;
-		st->h[1] += (t0 >> 44 | t1 << 20) & M44;
-		st->h[2] += (t1 >> 24) | (uint64_t)1 << 40;
-		mul_r(st->h, st);
-	}
+	for (; n >= BLOCK; m += BLOCK, n -= BLOCK)
+		block(st, m, (uint64_t)1 << 40);
 }
 
 /* The last, short block: its bytes, then 1, then zeros (no hibit). */
 static void tail(struct poly *st, const uint8_t *m, size_t n)
 {
 	uint8_t b[BLOCK] = {0};
-	uint64_t t0, t1;
 
 	memcpy(b, m, n);
 	b[n] = 1;
-	t0 = le64(b);
-	t1 = le64(b + 8);
-	st->h[0] += t0 & M44;
-	st->h[1] += (t0 >> 44 | t1 << 20) & M44;
-	st->h[2] += t1 >> 24;
-	mul_r(st->h, st);
+	block(st, b, 0);
 	sodium_memzero(b, sizeof(b));
 }
 
@@ -128,17 +143,8 @@ static void reduce_full(uint64_t h[3])
 {
 	uint64_t c, g0, g1, g2, mask;
 
-	for (int i = 0; i < 2; i++) {
-		c = h[0] >> 44;
-		h[0] &= M44;
-		h[1] += c;
-		c = h[1] >> 44;
-		h[1] &= M44;
-		h[2] += c;
-		c = h[2] >> 42;
-		h[2] &= M42;
-		h[0] += c * 5;
-	}
+	carry(h);
+	carry(h);
 	c = h[0] >> 44;
 	h[0] &= M44;
 	h[1] += c;
@@ -247,10 +253,9 @@ WIDE static void wide(struct poly *st, const uint8_t *m, size_t groups)
 	uint64_t pw[9][3];
 	uint32_t l[9][5];
 	__m512i h[5], r8[5], s8[5], rf[5], sf[5];
-	uint64_t s[5], c;
+	uint64_t s[5];
 
-	/* r^1 .. r^8 with exact 44-bit limbs (h2 may reach 2^42: a limb of r^k just over 26 bits)
-	 */
+	/* r^1 .. r^8 in exact 44-bit limbs (h2 may reach 2^42: one 26-bit limb just over) */
 	memcpy(pw[1], st->r, sizeof(pw[1]));
 	for (int k = 2; k <= 8; k++) {
 		memcpy(pw[k], pw[k - 1], sizeof(pw[k]));
@@ -280,15 +285,7 @@ WIDE static void wide(struct poly *st, const uint8_t *m, size_t groups)
 	st->h[0] = s[0] + ((s[1] & 0x3ffff) << 26);
 	st->h[1] = (s[1] >> 18) + (s[2] << 8) + ((s[3] & 0x3ff) << 34);
 	st->h[2] = (s[3] >> 10) + (s[4] << 16);
-	c = st->h[0] >> 44;
-	st->h[0] &= M44;
-	st->h[1] += c;
-	c = st->h[1] >> 44;
-	st->h[1] &= M44;
-	st->h[2] += c;
-	c = st->h[2] >> 42;
-	st->h[2] &= M42;
-	st->h[0] += c * 5;
+	carry(st->h);
 	sodium_memzero(pw, sizeof(pw));
 	sodium_memzero(l, sizeof(l));
 }

@@ -37,26 +37,44 @@ static inline __m128i bcast(uint32_t w)
 	return _mm_set1_epi32((int)w);
 }
 
+/* The state words every block shares: constant, key and nonce (8 and 9, the counter, are 0). */
+static void words(uint32_t w[16], const uint8_t n8[8], const uint8_t key[32])
+{
+	w[0] = 0x61707865;  /* "expa" */
+	w[5] = 0x3320646e;  /* "nd 3" */
+	w[10] = 0x79622d32; /* "2-by" */
+	w[15] = 0x6b206574; /* "te k" */
+	for (int i = 0; i < 4; i++) {
+		w[1 + i] = load_le32(key + 4 * i);
+		w[11 + i] = load_le32(key + 16 + 4 * i);
+	}
+	w[6] = load_le32(n8);
+	w[7] = load_le32(n8 + 4);
+	w[8] = w[9] = 0;
+}
+
+/* Counter words 8 and 9 of blocks ic .. ic+n-1, one block per lane. */
+static void counters(uint32_t lo[], uint32_t hi[], uint64_t ic, int n)
+{
+	for (int j = 0; j < n; j++) {
+		uint64_t c = ic + (uint64_t)j; /* wraps as libsodium's counter does */
+
+		lo[j] = (uint32_t)c;
+		hi[j] = (uint32_t)(c >> 32);
+	}
+}
+
 static inline void state(__m128i s[16], const uint8_t n8[8], uint64_t ic, const uint8_t key[32])
 {
-	uint64_t c[4];
+	uint32_t w[16], lo[4], hi[4];
 
-	s[0] = bcast(0x61707865);  /* "expa" */
-	s[5] = bcast(0x3320646e);  /* "nd 3" */
-	s[10] = bcast(0x79622d32); /* "2-by" */
-	s[15] = bcast(0x6b206574); /* "te k" */
-	for (int i = 0; i < 4; i++) {
-		s[1 + i] = bcast(load_le32(key + 4 * i));
-		s[11 + i] = bcast(load_le32(key + 16 + 4 * i));
-	}
-	s[6] = bcast(load_le32(n8));
-	s[7] = bcast(load_le32(n8 + 4));
-	for (int j = 0; j < 4; j++)
-		c[j] = ic + (uint64_t)j; /* wraps as libsodium's counter does */
-	s[8] = _mm_set_epi32((int)(uint32_t)c[3], (int)(uint32_t)c[2], (int)(uint32_t)c[1],
-			     (int)(uint32_t)c[0]);
-	s[9] = _mm_set_epi32((int)(uint32_t)(c[3] >> 32), (int)(uint32_t)(c[2] >> 32),
-			     (int)(uint32_t)(c[1] >> 32), (int)(uint32_t)(c[0] >> 32));
+	words(w, n8, key);
+	for (int i = 0; i < 16; i++)
+		s[i] = bcast(w[i]);
+	counters(lo, hi, ic, 4);
+	s[8] = _mm_loadu_si128((const __m128i *)(const void *)lo);
+	s[9] = _mm_loadu_si128((const __m128i *)(const void *)hi);
+	sodium_memzero(w, sizeof(w));
 }
 
 /* x += s, then block j's 16 words (lane j of x[0..15]) to out + 64 j. */
@@ -147,33 +165,17 @@ __attribute__((target("avx512f"))) static void x16_avx512_xor(uint8_t *m, size_t
 							      uint64_t ic,
 							      const uint8_t key[static 32])
 {
-	static const uint32_t sigma[4] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
+	uint32_t w[16];
 	__m512i s[16], x[16];
 
-	for (int i = 0; i < 16; i++) {
-		uint32_t w;
-
-		if (i % 5 == 0) /* 0, 5, 10, 15 */
-			w = sigma[i / 5];
-		else if (i <= 4)
-			w = load_le32(key + 4 * (i - 1));
-		else if (i >= 11)
-			w = load_le32(key + 16 + 4 * (i - 11));
-		else if (i <= 7)
-			w = load_le32(n8 + 4 * (i - 6));
-		else
-			continue; /* 8, 9: the counter, set per group */
-		s[i] = _mm512_set1_epi32((int)w);
-	}
+	words(w, n8, key);
+	for (int i = 0; i < 16; i++)
+		s[i] = _mm512_set1_epi32((int)w[i]);
+	sodium_memzero(w, sizeof(w));
 	for (; groups; groups--, ic += 16, m += 16 * SALSA_BLOCK) {
 		uint32_t lo[16], hi[16];
 
-		for (int j = 0; j < 16; j++) {
-			uint64_t c = ic + (uint64_t)j; /* wraps as libsodium's counter does */
-
-			lo[j] = (uint32_t)c;
-			hi[j] = (uint32_t)(c >> 32);
-		}
+		counters(lo, hi, ic, 16);
 		s[8] = _mm512_loadu_si512(lo);
 		s[9] = _mm512_loadu_si512(hi);
 		memcpy(x, s, sizeof(x));
