@@ -110,6 +110,14 @@ iperf() {
 	jq -e '.end.sum_received.bytes > 0' "$out" >/dev/null 2>&1
 }
 
+# udp_figures OUT: U_RX and U_TX (kpps) and U_LOSS (%) of the iperf3 UDP JSON in OUT.
+udp_figures() {
+	read -r U_RX U_TX U_LOSS < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
+		.sum_received.bytes / $l / .sum_received.seconds / 1000,
+		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
+		map(. * 100 | round / 100) | join(" ")' "$1")
+}
+
 # udp_run PAIR PPS SECS TAG: UDP at PPS packets/s (0 = as fast as the sender can) on the pair
 # (pair_use first); sets U_RX and U_TX (kpps) and U_LOSS (%).
 udp_run() {
@@ -125,10 +133,7 @@ udp_run() {
 			"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
 		return 0
 	fi
-	read -r U_RX U_TX U_LOSS < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
-		.sum_received.bytes / $l / .sum_received.seconds / 1000,
-		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
-		map(. * 100 | round / 100) | join(" ")' "$out")
+	udp_figures "$out"
 	ticks_rec "$pair" "$tag" "$secs"
 }
 
@@ -143,7 +148,7 @@ lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
 
 # udp_bare: the unpaced UDP rate of iperf3 alone, over the first pair's veth (no overlay).
 udp_bare() {
-	local out rep rx loss
+	local out rep
 	pair_use "${BENCH_PAIRS%% *}"
 	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
 		out="$BENCH_OUT/raw/veth.udp-unpaced.$rep.json"
@@ -153,13 +158,11 @@ udp_bare() {
 			blog "veth udp$BENCH_UDP_LEN unpaced run $rep: iperf3 failed"
 			continue
 		fi
-		read -r rx loss < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
-			.sum_received.bytes / $l / .sum_received.seconds / 1000,
-			.sum_received.lost_percent] | map(. * 100 | round / 100) | join(" ")' "$out")
-		rec veth udp-unpaced rx_kpps "$rx"
-		rec veth udp-unpaced loss_pct "$loss"
-		blog "iperf3 alone over the veth, udp$BENCH_UDP_LEN unpaced run $rep: rx $rx kpps," \
-			"loss $loss %"
+		udp_figures "$out"
+		rec veth udp-unpaced rx_kpps "$U_RX"
+		rec veth udp-unpaced loss_pct "$U_LOSS"
+		blog "iperf3 alone over the veth, udp$BENCH_UDP_LEN unpaced run $rep: rx $U_RX kpps," \
+			"loss $U_LOSS %"
 	done
 }
 
