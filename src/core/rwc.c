@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "core/addr.h"
-#include "lib/csum.h"
+#include "lib/icmp.h"
 #include "lib/list.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
@@ -43,13 +43,8 @@
 enum {
 	IP6_HLEN = 40,
 	IP6_OFF_PLEN = 4,
-	IP6_OFF_NEXT = 6,
-	IP6_OFF_HOPS = 7,
 	IP6_OFF_SRC = 8,
 	IP6_OFF_DST = 24,
-	NEXT_ICMP6 = 58,
-	ICMP6_PKT_TOO_BIG = 2, /* RFC 4443 §3.2 */
-	ICMP6_HLEN = 8,
 	DEST_LEN = 16,
 	CACHE_BUCKETS = 2 * RWC_CACHE_MAX, /* two names per entry: load factor <= 1 */
 	PEND_BUCKETS = 2 * RWC_PENDING_MAX,
@@ -337,38 +332,24 @@ static bool is_ours(const struct rwc *r, const uint8_t ip[16])
 /*
  * The ICMPv6 Packet Too Big answering the IPv6 packet orig (len bytes), as yggdrasil builds it
  * (§5.2 step 2): src = orig's dst, dst = orig's src, hop limit 255, MTU = ours, then the first
- * RWC_PTB_QUOTE_MAX bytes of orig; checksum over the pseudo-header (RFC 4443 §2.3). NULL when
- * the pool is empty.
+ * RWC_PTB_QUOTE_MAX bytes of orig; checksum over the pseudo-header (RFC 4443 §2.3), all laid
+ * out by lib/icmp. NULL when the pool is empty.
  */
 static struct pkt *ptb_build(struct rwc *r, const uint8_t *orig, size_t len)
 {
-	size_t quote = len < RWC_PTB_QUOTE_MAX ? len : RWC_PTB_QUOTE_MAX;
-	size_t plen = ICMP6_HLEN + quote;
+	const struct icmp_err e = {
+	    .type = ICMP6_PKT_TOO_BIG,
+	    .rest = r->mtu,
+	    .max_len = IP6_HLEN + ICMP_HLEN + RWC_PTB_QUOTE_MAX,
+	    .ttl = 255,
+	};
 	struct pkt *p = pkt_alloc(r->pool);
-	uint8_t *b;
-	uint64_t sum;
 
-	if (!p || !(b = pkt_put(p, IP6_HLEN + plen))) {
+	if (!p || !icmp6_error(p, orig + IP6_OFF_DST, orig + IP6_OFF_SRC, &e, orig, len)) {
 		pkt_free(p);
 		r->stats.no_pkt++;
 		return NULL;
 	}
-	memset(b, 0, IP6_HLEN + ICMP6_HLEN);
-	b[0] = 0x60;
-	b[IP6_OFF_PLEN] = (uint8_t)(plen >> 8);
-	b[IP6_OFF_PLEN + 1] = (uint8_t)plen;
-	b[IP6_OFF_NEXT] = NEXT_ICMP6;
-	b[IP6_OFF_HOPS] = 255;
-	memcpy(b + IP6_OFF_SRC, orig + IP6_OFF_DST, 16);
-	memcpy(b + IP6_OFF_DST, orig + IP6_OFF_SRC, 16);
-	b[IP6_HLEN] = ICMP6_PKT_TOO_BIG; /* code 0, checksum 0 for now */
-	b[IP6_HLEN + 4] = (uint8_t)(r->mtu >> 24);
-	b[IP6_HLEN + 5] = (uint8_t)(r->mtu >> 16);
-	b[IP6_HLEN + 6] = (uint8_t)(r->mtu >> 8);
-	b[IP6_HLEN + 7] = (uint8_t)r->mtu;
-	memcpy(b + IP6_HLEN + ICMP6_HLEN, orig, quote);
-	sum = csum_pseudo6(b + IP6_OFF_SRC, b + IP6_OFF_DST, (uint32_t)plen, NEXT_ICMP6);
-	csum_store(b + IP6_HLEN + 2, (uint16_t)~csum_fold(csum_partial(b + IP6_HLEN, plen, sum)));
 	return p;
 }
 
