@@ -90,10 +90,59 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p);
  */
 void tun_write(struct tun *t, struct pkt *p);
 /*
- * Routes dst (IPv4 or IPv6 prefix, e.g. a tunnel-routing subnet or the NAT64 prefix) through
- * the device. dst is borrowed for the call. 0, or a negative errno after logging why.
+ * Addresses, routes and rules the daemon installs itself (tunnel routing, later NAT64), through
+ * rtnetlink. Each one added is remembered, and tun_close removes every one still there
+ * (routes, then addresses, then rules) before it closes the device, which would drop the
+ * addresses and routes but not the rules; so that none outlives the daemon, even if a later
+ * version keeps the device. Arguments are borrowed for the call. Each returns 0, or a negative
+ * errno after logging why (a bad family or length is -EINVAL). Blocking: call them at start
+ * and on configuration changes, not per packet.
  */
-int tun_add_route(struct tun *t, const struct inet_prefix *dst);
+/*
+ * Puts address a on the device: a->addr is the address itself (host bits kept, so parse it
+ * with inet_addr_parse and set len; inet_prefix_parse would clear them), a->len its prefix
+ * length, 1 to 32 or 1 to 128. The kernel adds the on-link route of a length below the full
+ * one. IPv6 goes without duplicate address detection (IFA_F_NODAD) and is waited for as the
+ * 200::/7 address is, so the address is usable when the call returns. Adding one that is
+ * already there is not an error.
+ */
+int tun_add_addr(struct tun *t, const struct inet_prefix *a);
+/*
+ * Routes dst (IPv4 or IPv6 prefix, e.g. a tunnel-routing subnet or the NAT64 prefix) through
+ * the device in the main table, with prefsrc (NULL: none; same family as dst, else -EINVAL;
+ * one of the host's addresses, else the kernel's -EINVAL) as the preferred source address, as
+ * `ip route add DST dev IF src PREFSRC` would. A route to the same prefix (and metric) that is
+ * already in the main table, through any device, is never replaced: -EEXIST, logged with a
+ * hint (so a remote subnet 0.0.0.0/0 cannot take over the host's default route).
+ */
+int tun_add_route(struct tun *t, const struct inet_prefix *dst, const struct inet_prefix *prefsrc);
+/*
+ * Removes the main table's route to dst through the device (tun_add_route's, and forgets it).
+ * -ENOENT when there is none (already gone).
+ */
+int tun_del_route(struct tun *t, const struct inet_prefix *dst);
+
+/*
+ * The loop guard of tunnel routing (nat64-requirements §F 49): the daemon's own peer sockets
+ * carry the socket mark g->mark (SO_MARK), and these policy rules, for IPv4 and for IPv6, keep
+ * them from ever following a route through the device:
+ *
+ *   pref g->pref:     fwmark g->mark lookup main suppress_ifgroup g->group
+ *   pref g->pref + 1: fwmark g->mark unreachable
+ *
+ * with the device in interface group g->group. A marked packet takes the route main gives it
+ * when that route is not through the device, and fails with ENETUNREACH when it is; the local
+ * table (pref 0) still comes first. Rules of the same family, pref and mark already there (an
+ * earlier run's, killed before it could remove them, or an earlier call's) are deleted first,
+ * so each rule ends up there once; install before the guarded sockets send. On failure no rule
+ * of the guard is left. tun_close removes the rules.
+ */
+struct tun_guard {
+	uint32_t mark;	/* SO_MARK of the guarded sockets; not 0 */
+	uint32_t group; /* interface group of the device (IFLA_GROUP); not 0 (the default group) */
+	uint32_t pref; /* priority of the first rule: 1 to 32764, so both are before main's 32766 */
+};
+int tun_guard_install(struct tun *t, const struct tun_guard *g);
 void tun_get_info(const struct tun *t, struct tun_info *out);
 /*
  * Stops reading and closes the device (which deletes the interface); done(arg) runs from the

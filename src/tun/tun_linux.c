@@ -6,11 +6,16 @@
  * callback, which then owns them; pkts given to tun_write are freed before it returns (a write
  * to a TUN is a synchronous, atomic copy into the kernel, so nothing is held in flight).
  *
- * Configuration goes through rtnetlink (libmnl), one request and one ACK per step: MTU and
+ * Configuration goes through rtnetlink (netlink.c), one request and one ACK per step: MTU and
  * queue length (RTM_NEWLINK/IFLA_MTU, IFLA_TXQLEN), link up (RTM_NEWLINK/IFF_UP), then the
  * address (RTM_NEWADDR, addr/7 with IFA_F_NODAD). The MTU comes first because IPv6 is disabled
  * on a device whose MTU is below 1280, and the address last because the kernel's 200::/7 prefix
  * route then lands on a link that is already up.
+ *
+ * Every address, route and fib rule the tun installs (that address, tun_add_addr, tun_add_route,
+ * tun_guard_install) is remembered in t->owned until it is removed: tun_del_route forgets its
+ * route, and tun_close removes what is left while the device still exists. Closing the device
+ * would take its addresses and routes with it, but not the rules, which belong to no device.
  *
  * Invariants: the fd stays open until the poll handle's close callback, so a read or write
  * racing with tun_close never hits a closed (or reused) descriptor; once is_closing is set no
@@ -60,6 +65,7 @@
 #define TUN_F_USO4 0x20
 #define TUN_F_USO6 0x40
 #endif
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +77,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmnl/libmnl.h>
 #include <uv.h>
 
 #include "lib/inet.h"
@@ -79,6 +84,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "tun/netlink.h"
 #include "tun/vnet.h"
 
 enum {
@@ -98,9 +104,11 @@ enum {
 	REST_USEC = 250,
 	MTU_MIN = 1280, /* RFC 8200 §5 */
 	MTU_MAX = 65535,
-	ADDR6_PLEN = 7,	     /* 200::/7 (spec §4.2: the TUN gets address/7) */
-	NL_BUF_LEN = 8192,   /* one request or ACK; MNL_SOCKET_BUFFER_SIZE's cap */
-	ADDR_WAIT_MS = 1000, /* for the address's local route (wait_local) */
+	ADDR6_PLEN = 7,		/* 200::/7 (spec §4.2: the TUN gets address/7) */
+	ADDR_WAIT_MS = 1000,	/* for the address's local route (wait_local) */
+	RULE_PREF_MAIN = 32766, /* the kernel's "from all lookup main" */
+	RULES_STALE_MAX = 64,	/* earlier rules like a guard's that tun_guard_install deletes */
+	DESCRIBE_LEN = 80,	/* describe()'s text */
 };
 
 struct tun {
@@ -132,131 +140,118 @@ struct tun {
 	void *done_arg;
 	struct tun_info stats;
 	struct log_ratelimit rl;
+	struct owned *owned; /* what we installed, oldest first (xreallocarray'd) */
+	size_t nowned;
 	uint8_t scratch[SCRATCH_LEN];
 };
 
-/* ---- rtnetlink ---- */
+/* ---- what we install: addresses, routes, the loop guard's rules ---- */
+
+/* Also the order tun_close removes them in: a route may use an address as its source. */
+enum owned_kind { OWNED_ROUTE, OWNED_ADDR, OWNED_RULE };
+
+/* Something the tun put into the kernel. A rule is known by p.family, pref and mark. */
+struct owned {
+	enum owned_kind kind;
+	struct inet_prefix p; /* the address or route */
+	uint32_t pref;
+	uint32_t mark;
+};
+
+static bool is_same(const struct owned *a, const struct owned *b)
+{
+	if (a->kind != b->kind || a->p.family != b->p.family)
+		return false;
+	if (a->kind == OWNED_RULE)
+		return a->pref == b->pref && a->mark == b->mark;
+	return a->p.len == b->p.len &&
+	       memcmp(a->p.addr, b->p.addr, a->p.family == AF_INET ? 4 : 16) == 0;
+}
+
+static struct owned *owned_find(struct tun *t, const struct owned *o)
+{
+	for (size_t i = 0; i < t->nowned; i++)
+		if (is_same(&t->owned[i], o))
+			return &t->owned[i];
+	return NULL;
+}
+
+static void remember(struct tun *t, const struct owned *o)
+{
+	if (owned_find(t, o))
+		return; /* replaced in the kernel: still one to remove */
+	t->owned = xreallocarray(t->owned, t->nowned + 1, sizeof(*t->owned));
+	t->owned[t->nowned++] = *o;
+}
+
+/* Forgets o, keeping the order of the others. */
+static void forget(struct tun *t, const struct owned *o)
+{
+	struct owned *f = owned_find(t, o);
+
+	if (!f)
+		return;
+	t->nowned--;
+	memmove(f, f + 1, (size_t)(t->owned + t->nowned - f) * sizeof(*f));
+}
+
+static struct owned rule_owned(uint8_t family, uint32_t pref, uint32_t mark)
+{
+	return (struct owned){.kind = OWNED_RULE, .p.family = family, .pref = pref, .mark = mark};
+}
+
+/* "route 192.0.2.0/24", "address 2001:db8::1/128", "IPv4 rule 100 fwmark 0x42". */
+static void describe(const struct owned *o, char *buf, size_t n)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+
+	if (o->kind == OWNED_RULE)
+		snprintf(buf, n, "IPv%d rule %" PRIu32 " fwmark %#" PRIx32,
+			 o->p.family == AF_INET ? 4 : 6, o->pref, o->mark);
+	else
+		snprintf(buf, n, "%s %s", o->kind == OWNED_ROUTE ? "route" : "address",
+			 inet_prefix_format(&o->p, s));
+}
 
 /*
- * Sends one request (flags NLM_F_REQUEST | NLM_F_ACK are added) and waits for its ACK; any
- * reply message before it goes to cb(msg, data) (NULL: none expected). Returns 0 or a negative
- * errno (the kernel's answer, or the socket's failure).
+ * Removes everything the tun installed, newest first within each kind: routes, addresses,
+ * rules. The newest first makes a guard's catch-all rule (added first) go last, so a marked
+ * packet never finds the lookup rule without it. Failures are logged, and the rest goes on.
  */
-static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+static void uninstall_all(struct tun *t)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	int err = 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto close_sock;
-	}
-	unsigned portid = mnl_socket_get_portid(nl);
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = 1; /* one request per fresh socket */
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto close_sock;
-	}
-	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			err = -errno;
-			break;
+	for (int kind = OWNED_ROUTE; kind <= OWNED_RULE; kind++) {
+		for (size_t i = t->nowned; i-- > 0;) {
+			const struct owned *o = &t->owned[i];
+			char s[DESCRIBE_LEN];
+			int err;
+
+			if (o->kind != (enum owned_kind)kind)
+				continue;
+			if (o->kind == OWNED_ROUTE)
+				err = nl_del_route(t->ifindex, &o->p);
+			else if (o->kind == OWNED_ADDR)
+				err = nl_del_addr(t->ifindex, &o->p);
+			else
+				err = nl_del_rule(o->p.family, o->pref, o->mark);
+			describe(o, s, sizeof(s));
+			if (err == -ENOENT)
+				log_debug("tun %s: %s was already gone", t->name, s);
+			else if (err < 0)
+				log_warn_errno(err, "tun %s: remove %s", t->name, s);
 		}
-		/* -1 with errno from an NLMSG_ERROR, MNL_CB_STOP (0) on the ACK. */
-		errno = 0;
-		int ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
-		if (ret < 0) {
-			err = errno ? -errno : -EPROTO;
-			break;
-		}
-		if (ret == MNL_CB_STOP)
-			break;
 	}
-close_sock:
-	mnl_socket_close(nl);
-	return err;
+	free(t->owned);
+	t->owned = NULL;
+	t->nowned = 0;
 }
 
-/* An RTM_NEWLINK for our device with the given flags change (ifi_change) and MTU (0: none). */
-static int nl_set_link(const struct tun *t, unsigned flags, unsigned change, uint32_t mtu)
+/* An IPv4 or IPv6 prefix whose length is min_len up to the family's full length. */
+static bool is_prefix_ok(const struct inet_prefix *p, unsigned min_len)
 {
-	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = (int)t->ifindex;
-	ifi->ifi_flags = flags;
-	ifi->ifi_change = change;
-	if (mtu) {
-		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-		mnl_attr_put_u32(nlh, IFLA_TXQLEN, t->txqlen);
-	}
-	return nl_talk(nlh, NULL, NULL);
-}
-
-/* RTM_NEWADDR addr6/plen, permanent, without duplicate address detection (RFC 4862 §5.4). */
-static int nl_add_addr6(const struct tun *t, const uint8_t addr6[16], unsigned plen)
-{
-	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
-	ifa->ifa_prefixlen = (uint8_t)plen;
-	ifa->ifa_flags = IFA_F_NODAD;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = t->ifindex;
-	mnl_attr_put(nlh, IFA_LOCAL, 16, addr6);
-	mnl_attr_put(nlh, IFA_ADDRESS, 16, addr6);
-	/* ifa_flags is 8 bits wide; IFA_FLAGS carries the same flags as a u32 for new kernels. */
-	mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-	return nl_talk(nlh, NULL, NULL);
-}
-
-static int on_route(const struct nlmsghdr *nlh, void *data)
-{
-	if (nlh->nlmsg_type == RTM_NEWROUTE && nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)))
-		*(unsigned *)data = ((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_type;
-	return MNL_CB_OK;
-}
-
-/* True when the kernel routes addr6 as local (`ip -6 route get addr6` says "local"). */
-static bool nl_is_local(const uint8_t addr6[16])
-{
-	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_dst_len = 128;
-	mnl_attr_put(nlh, RTA_DST, 16, addr6);
-	unsigned type = RTN_UNSPEC;
-	return nl_talk(nlh, on_route, &type) == 0 && type == RTN_LOCAL;
-}
-
-/* RTM_NEWROUTE dst via our device (scope link: a TUN has no gateways). */
-static int nl_add_route(const struct tun *t, const struct inet_prefix *dst)
-{
-	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = dst->family;
-	rtm->rtm_dst_len = dst->len;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_DST, dst->family == AF_INET ? 4 : 16, dst->addr);
-	mnl_attr_put_u32(nlh, RTA_OIF, t->ifindex);
-	return nl_talk(nlh, NULL, NULL);
+	if (p->family != AF_INET && p->family != AF_INET6)
+		return false;
+	return p->len >= min_len && p->len <= (p->family == AF_INET ? 32 : 128);
 }
 
 /* ---- device ---- */
@@ -331,42 +326,39 @@ static int open_device(struct tun *t, const char *ifname)
 /*
  * A NODAD address skips duplicate address detection, but the kernel still installs its local
  * route from a work queue just after RTM_NEWADDR is acknowledged; until then packets written
- * to the device for addr6 are discarded (Ip6InAddrErrors). Waiting here (typically not at all,
- * at most ADDR_WAIT_MS) makes the address usable when tun_open returns.
+ * to the device for the address are discarded (Ip6InAddrErrors). Waiting here (typically not
+ * at all, at most ADDR_WAIT_MS) makes the address usable when tun_add_addr returns. IPv4's
+ * local route is there with the ACK: the first look finds it.
  */
-static void wait_local(const struct tun *t, const uint8_t addr6[16])
+static void wait_local(const struct tun *t, const struct inet_prefix *a)
 {
 	for (int ms = 0; ms < ADDR_WAIT_MS; ms++) {
-		if (nl_is_local(addr6))
+		if (nl_is_local(a))
 			return;
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
-	log_warn("tun %s: our address is not local after %d ms; continuing", t->name, ADDR_WAIT_MS);
+	char s[INET_ADDRSTRLEN_MAX];
+	log_warn("tun %s: address %s is not local after %d ms; continuing", t->name,
+		 inet_addr_format(a, s), ADDR_WAIT_MS);
 }
 
 static int configure(struct tun *t, const uint8_t *addr6)
 {
-	int err = nl_set_link(t, 0, 0, t->mtu);
+	int err = nl_set_link(t->ifindex, &(struct nl_link){.mtu = t->mtu, .txqlen = t->txqlen});
 	if (err < 0) {
 		log_error_errno(err, "tun %s: set MTU %u", t->name, (unsigned)t->mtu);
 		return err;
 	}
-	err = nl_set_link(t, IFF_UP, IFF_UP, 0);
+	err = nl_set_link(t->ifindex, &(struct nl_link){.flags = IFF_UP, .change = IFF_UP});
 	if (err < 0) {
 		log_error_errno(err, "tun %s: set link up", t->name);
 		return err;
 	}
-	if (addr6) {
-		err = nl_add_addr6(t, addr6, ADDR6_PLEN);
-		if (err < 0) {
-			char a[INET_ADDRSTRLEN_MAX];
-			log_error_errno(err, "tun %s: add address %s/%u", t->name,
-					inet_ntop6(addr6, a), (unsigned)ADDR6_PLEN);
-			return err;
-		}
-		wait_local(t, addr6);
-	}
-	return 0;
+	if (!addr6)
+		return 0;
+	struct inet_prefix a = {.family = AF_INET6, .len = ADDR6_PLEN};
+	memcpy(a.addr, addr6, sizeof(a.addr));
+	return tun_add_addr(t, &a);
 }
 
 static bool params_ok(const struct tun_params *p)
@@ -775,7 +767,7 @@ static void on_failed_poll_closed(uv_handle_t *h)
 {
 	struct tun *t = container_of(h, struct tun, poll);
 	close(t->fd);
-	free(t);
+	tun_free(t);
 }
 
 struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
@@ -830,22 +822,176 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 	return t;
 
 close_fd:
-	/* Closing the last fd of a non-persistent TUN deletes the interface. */
+	/* Closing the last fd of a non-persistent TUN deletes the interface (and its address). */
 	close(t->fd);
 free_tun:
-	free(t);
+	tun_free(t);
 	return NULL;
 }
 
-int tun_add_route(struct tun *t, const struct inet_prefix *dst)
+int tun_add_addr(struct tun *t, const struct inet_prefix *a)
 {
-	if ((dst->family != AF_INET && dst->family != AF_INET6) ||
-	    dst->len > (dst->family == AF_INET ? 32 : 128))
+	char s[INET_PREFIXSTRLEN_MAX];
+
+	if (!is_prefix_ok(a, 1)) {
+		log_error("tun %s: bad address: family %u, length %u", t->name, a->family, a->len);
 		return -EINVAL;
-	int err = nl_add_route(t, dst);
+	}
+	int err = nl_add_addr(t->ifindex, a);
 	if (err < 0) {
-		char s[INET_PREFIXSTRLEN_MAX];
-		log_error_errno(err, "tun %s: add route %s", t->name, inet_prefix_format(dst, s));
+		log_error_errno(err, "tun %s: add address %s", t->name, inet_prefix_format(a, s));
+		return err;
+	}
+	remember(t, &(struct owned){.kind = OWNED_ADDR, .p = *a});
+	wait_local(t, a);
+	return 0;
+}
+
+int tun_add_route(struct tun *t, const struct inet_prefix *dst, const struct inet_prefix *prefsrc)
+{
+	char s[INET_PREFIXSTRLEN_MAX], src[INET_ADDRSTRLEN_MAX] = "";
+
+	if (!is_prefix_ok(dst, 0)) {
+		log_error("tun %s: bad route: family %u, length %u", t->name, dst->family,
+			  dst->len);
+		return -EINVAL;
+	}
+	if (prefsrc && prefsrc->family != dst->family) {
+		log_error("tun %s: route %s: the source is of another family", t->name,
+			  inet_prefix_format(dst, s));
+		return -EINVAL;
+	}
+	int err = nl_add_route(t->ifindex, dst, prefsrc);
+	if (err < 0) {
+		if (prefsrc)
+			inet_addr_format(prefsrc, src);
+		/* EINVAL here mostly means a prefsrc that is none of the host's addresses. */
+		log_error_errno(err, "tun %s: add route %s%s%s%s", t->name,
+				inet_prefix_format(dst, s), prefsrc ? " src " : "", src,
+				err == -EEXIST ? ": the main table already routes that prefix (ygg64 "
+						 "never replaces a route; remove it, or set "
+						 "InstallRoutes: false and route it yourself)"
+					       : "");
+		return err;
+	}
+	remember(t, &(struct owned){.kind = OWNED_ROUTE, .p = *dst});
+	return 0;
+}
+
+int tun_del_route(struct tun *t, const struct inet_prefix *dst)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+
+	if (!is_prefix_ok(dst, 0)) {
+		log_error("tun %s: bad route: family %u, length %u", t->name, dst->family,
+			  dst->len);
+		return -EINVAL;
+	}
+	int err = nl_del_route(t->ifindex, dst);
+	if (err == 0 || err == -ENOENT)
+		forget(t, &(struct owned){.kind = OWNED_ROUTE, .p = *dst});
+	if (err == -ENOENT)
+		log_warn("tun %s: no route %s to remove", t->name, inet_prefix_format(dst, s));
+	else if (err < 0)
+		log_error_errno(err, "tun %s: remove route %s", t->name,
+				inet_prefix_format(dst, s));
+	return err;
+}
+
+/*
+ * Deletes every rule of the family at pref with mark: an earlier run's, killed before its
+ * tun_close could remove them (or our own, installed before). Bounded: that many is not ours.
+ */
+static int del_rules(const struct tun *t, uint8_t family, uint32_t pref, uint32_t mark)
+{
+	struct owned o = rule_owned(family, pref, mark);
+	char s[DESCRIBE_LEN];
+
+	describe(&o, s, sizeof(s));
+	for (int n = 0; n < RULES_STALE_MAX; n++) {
+		int err = nl_del_rule(family, pref, mark);
+		if (err == -ENOENT) {
+			if (n)
+				log_info("tun %s: removed %d earlier %s", t->name, n, s);
+			return 0;
+		}
+		if (err < 0) {
+			log_error_errno(err, "tun %s: remove earlier %s", t->name, s);
+			return err;
+		}
+	}
+	log_error("tun %s: more than %d rules like %s", t->name, RULES_STALE_MAX, s);
+	return -EEXIST;
+}
+
+int tun_guard_install(struct tun *t, const struct tun_guard *g)
+{
+	static const uint8_t families[] = {AF_INET, AF_INET6};
+	int err;
+
+	if (!g->mark || !g->group || !g->pref || g->pref >= RULE_PREF_MAIN - 1) {
+		log_error("tun %s: bad loop guard: fwmark %#" PRIx32 ", group %" PRIu32
+			  ", pref %" PRIu32 " (mark and group not 0, pref 1..%d)",
+			  t->name, g->mark, g->group, g->pref, RULE_PREF_MAIN - 2);
+		return -EINVAL;
+	}
+	err = nl_set_link(t->ifindex, &(struct nl_link){.group = g->group});
+	if (err < 0) {
+		log_error_errno(err, "tun %s: set interface group %" PRIu32, t->name, g->group);
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(families); i++) {
+		/* The catch-all first: a marked packet never meets the lookup rule without it. */
+		const struct nl_rule rules[2] = {
+		    {.family = families[i],
+		     .action = FR_ACT_UNREACHABLE,
+		     .pref = g->pref + 1,
+		     .mark = g->mark},
+		    {.family = families[i],
+		     .action = FR_ACT_TO_TBL,
+		     .pref = g->pref,
+		     .mark = g->mark,
+		     .table = RT_TABLE_MAIN,
+		     .group = g->group},
+		};
+		/*
+		 * An earlier run's rules go before the new ones come (NLM_F_EXCL would refuse
+		 * their twins), its lookup rule before its catch-all for the reason above.
+		 */
+		for (size_t k = 2; k-- > 0;) {
+			err = del_rules(t, families[i], rules[k].pref, g->mark);
+			if (err < 0)
+				goto undo;
+		}
+		for (size_t k = 0; k < 2; k++) {
+			struct owned o = rule_owned(families[i], rules[k].pref, g->mark);
+			char s[DESCRIBE_LEN];
+
+			err = nl_add_rule(&rules[k]);
+			if (err < 0) {
+				describe(&o, s, sizeof(s));
+				log_error_errno(err, "tun %s: add %s", t->name, s);
+				goto undo;
+			}
+			remember(t, &o);
+		}
+	}
+	log_info("tun %s: loop guard: group %" PRIu32 ", rules %" PRIu32 " and %" PRIu32
+		 " for fwmark %#" PRIx32,
+		 t->name, g->group, g->pref, g->pref + 1, g->mark);
+	return 0;
+
+undo:
+	/* Nothing of a failed guard is left: its lookup rules first, as uninstall_all does. */
+	for (uint32_t pref = g->pref; pref <= g->pref + 1; pref++) {
+		for (size_t i = 0; i < sizeof(families); i++) {
+			struct owned o = rule_owned(families[i], pref, g->mark);
+
+			if (owned_find(t, &o)) {
+				nl_del_rule(families[i], pref, g->mark);
+				forget(t, &o);
+			}
+		}
 	}
 	return err;
 }
@@ -885,6 +1031,8 @@ void tun_close(struct tun *t, tun_closed_cb *done, void *arg)
 	if (t->is_read_paused) /* the pool outlives us */
 		pkt_pool_notify_room(t->pool, 0, NULL, NULL);
 	flush_all(t);
+	/* While the device still exists: its fd closes in the last close callback. */
+	uninstall_all(t);
 	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO cut, %" PRIu64
 		 " rests), wrote %" PRIu64 " (%" PRIu64 " in %" PRIu64
 		 " merged writes); drops: read %" PRIu64 ", write %" PRIu64 ", no pkt %" PRIu64,
@@ -905,5 +1053,8 @@ void tun_close(struct tun *t, tun_closed_cb *done, void *arg)
 
 void tun_free(struct tun *t)
 {
+	if (!t)
+		return;
+	free(t->owned); /* NULL after tun_close; set when tun_open failed */
 	free(t);
 }

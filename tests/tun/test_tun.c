@@ -12,8 +12,11 @@
  * larger than a pool pkt; pool exhaustion and recovery; a burst larger than one read batch,
  * in order and at most 64 per loop iteration; tun_close from inside the receive callback); the
  * write side (a packet written to the device reaches a UDP socket bound to our address; junk
- * and writes after close are dropped and counted). Every device test ends with all pkts back
- * in the pool and uv_loop_close() == 0.
+ * and writes after close are dropped and counted); what the daemon installs, read back with
+ * rtnetlink dumps (IPv4 and IPv6 addresses, routes with a preferred source, route deletion,
+ * the loop guard's rules and interface group, an earlier run's rules replaced, everything
+ * removed by tun_close while the device still exists) and the guard at work on marked
+ * sockets. Every device test ends with all pkts back in the pool and uv_loop_close() == 0.
  */
 #include "tun/tun.h"
 #include "lib/inet.h"
@@ -23,6 +26,7 @@
 #include "support/uvwait.h"
 
 #include <criterion/criterion.h>
+#include <libmnl/libmnl.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,9 +34,13 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/fib_rules.h>
+#include <linux/if_addr.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
 #include <linux/udp.h> /* UDP_SEGMENT */
 #include <sched.h>
 #include <stdio.h>
@@ -78,6 +86,8 @@ static struct {
 	int max_per_iter; /* largest since_check seen */
 	uint8_t last_udp[2048];
 	size_t last_udp_len;
+	int rx_udp4;	      /* IPv4 UDP datagrams to PEER_PORT */
+	uint8_t last_v4[64];  /* the first bytes of the last of them */
 	uint32_t seq[MAX_RX]; /* first payload word of each UDP datagram, in arrival order */
 	int bad_csum;	      /* UDP datagrams to PEER_PORT whose checksum did not verify */
 	bool hold;	      /* on_recv keeps pkts in held[] (a link's queue) ... */
@@ -137,8 +147,14 @@ static void on_recv(void *ctx, struct pkt *p)
 	fx.rx_all++;
 	fx.since_check++;
 	const uint8_t *d = p->data;
-	if (p->len >= 20 && d[0] >> 4 == 4)
+	if (p->len >= 20 && d[0] >> 4 == 4) {
 		fx.rx_v4++;
+		if (p->len >= 28 && d[0] == 0x45 && d[9] == IPPROTO_UDP &&
+		    (d[22] << 8 | d[23]) == PEER_PORT) {
+			fx.rx_udp4++;
+			memcpy(fx.last_v4, d, p->len < 64 ? p->len : 64);
+		}
+	}
 	/* IPv6 + UDP to PEER_PORT: ours. The kernel's own MLD/RS packets are ignored. */
 	if (p->len >= 48 && d[0] >> 4 == 6 && d[6] == IPPROTO_UDP &&
 	    (d[42] << 8 | d[43]) == PEER_PORT) {
@@ -454,16 +470,16 @@ Test(tun, adds_routes)
 	struct inet_prefix v4, v6;
 	cr_assert(inet_prefix_parse("10.64.0.0/16", true, &v4));
 	cr_assert(inet_prefix_parse("64:ff9b::/96", true, &v6));
-	cr_assert_eq(tun_add_route(t, &v4), 0);
-	cr_assert_eq(tun_add_route(t, &v6), 0);
-	cr_assert_eq(tun_add_route(t, &v6), 0, "replacing is fine");
+	cr_assert_eq(tun_add_route(t, &v4, NULL), 0);
+	cr_assert_eq(tun_add_route(t, &v6, NULL), 0);
+	cr_assert_eq(tun_add_route(t, &v6, NULL), -EEXIST, "never replaced (ip route add)");
 	cr_assert(file_has_line("/proc/net/ipv6_route", "0064ff9b000000000000000000000000 60 ",
 				"yggrt0", NULL));
 	/* /proc/net/route: iface, destination (little-endian hex), ..., mask. */
 	cr_assert(file_has_line("/proc/net/route", "yggrt0\t0000400A", "\t0000FFFF", NULL));
 	struct inet_prefix bad = v4;
 	bad.len = 33;
-	cr_assert_eq(tun_add_route(t, &bad), -EINVAL);
+	cr_assert_eq(tun_add_route(t, &bad, NULL), -EINVAL);
 	finish(t);
 }
 
@@ -925,5 +941,656 @@ Test(tun, gso_reads_are_cut_into_datagrams)
 	tun_get_info(fx.tun, &ti);
 	cr_assert_geq(ti.rx_gso, 1, "read as one GSO packet");
 	close(s);
+	finish(fx.tun);
+}
+
+/* ---- addresses, routes and the loop guard, read back through rtnetlink ---- */
+
+/*
+ * The test's own rtnetlink client (libmnl), independent of src/tun/netlink.c: what tun_*
+ * installed is read back with dumps, and the rules a "previous run" left are made with plain
+ * requests.
+ */
+
+enum { ROWS_MAX = 64, ATTR_MAX = 64 };
+
+/* One address, route or rule from a dump; which fields mean something depends on the dump. */
+struct row {
+	uint8_t family;
+	uint8_t len;	  /* ifa_prefixlen, rtm_dst_len */
+	uint8_t addr[16]; /* IFA_LOCAL (else IFA_ADDRESS), RTA_DST */
+	uint8_t prefsrc[16];
+	bool has_prefsrc;
+	uint32_t ifindex; /* ifa_index, RTA_OIF */
+	uint32_t table;	  /* RTA_TABLE, FRA_TABLE (else the header's) */
+	uint32_t flags;	  /* IFA_FLAGS (else ifa_flags) */
+	uint8_t type;	  /* rtm_type */
+	uint8_t scope;	  /* rtm_scope */
+	uint8_t action;	  /* fib_rule_hdr action */
+	uint32_t pref, mark, mask;
+	int64_t suppress_ifgroup; /* -1: none */
+};
+
+struct rows {
+	struct row r[ROWS_MAX];
+	int n;
+	mnl_cb_t parse; /* one message into r[n] */
+};
+
+static int put_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	if (mnl_attr_get_type(a) < ATTR_MAX)
+		tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+static void copy_addr(uint8_t *to, const struct nlattr *a)
+{
+	size_t n = mnl_attr_get_payload_len(a);
+	cr_assert(n == 4 || n == 16, "address attribute of %zu bytes", n);
+	memcpy(to, mnl_attr_get_payload(a), n);
+}
+
+/*
+ * Sends one request and runs cb on every reply until the ACK (or NLMSG_DONE of a dump).
+ * 0 or the kernel's -errno.
+ */
+static int rtnl(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	cr_assert_not_null(nl);
+	cr_assert_geq(mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID), 0);
+	unsigned portid = mnl_socket_get_portid(nl);
+	nlh->nlmsg_flags |= NLM_F_REQUEST | (nlh->nlmsg_flags & NLM_F_DUMP ? 0 : NLM_F_ACK);
+	nlh->nlmsg_seq = 7;
+	cr_assert_geq(mnl_socket_sendto(nl, nlh, nlh->nlmsg_len), 0);
+	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int err = 0;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		cr_assert_geq(n, 0, "recv: %s", strerror(errno));
+		errno = 0;
+		int ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
+		if (ret < 0) {
+			err = -errno;
+			break;
+		}
+		if (ret == MNL_CB_STOP)
+			break;
+	}
+	mnl_socket_close(nl);
+	return err;
+}
+
+static int on_row(const struct nlmsghdr *nlh, void *data)
+{
+	struct rows *rs = data;
+	cr_assert_lt(rs->n, ROWS_MAX, "more than %d rows", ROWS_MAX);
+	struct row *r = &rs->r[rs->n];
+	memset(r, 0, sizeof(*r));
+	r->suppress_ifgroup = -1;
+	if (rs->parse(nlh, r) == MNL_CB_OK)
+		rs->n++;
+	return MNL_CB_OK;
+}
+
+static int parse_addr(const struct nlmsghdr *nlh, void *data)
+{
+	struct row *r = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[ATTR_MAX] = {0};
+	if (nlh->nlmsg_type != RTM_NEWADDR)
+		return MNL_CB_ERROR;
+	mnl_attr_parse(nlh, sizeof(*ifa), put_attr, tb);
+	r->family = ifa->ifa_family;
+	r->len = ifa->ifa_prefixlen;
+	r->ifindex = ifa->ifa_index;
+	r->flags = tb[IFA_FLAGS] ? mnl_attr_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+	if (tb[IFA_LOCAL] || tb[IFA_ADDRESS])
+		copy_addr(r->addr, tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
+	return MNL_CB_OK;
+}
+
+static int parse_route(const struct nlmsghdr *nlh, void *data)
+{
+	struct row *r = data;
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[ATTR_MAX] = {0};
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_ERROR;
+	mnl_attr_parse(nlh, sizeof(*rtm), put_attr, tb);
+	r->family = rtm->rtm_family;
+	r->len = rtm->rtm_dst_len;
+	r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	r->type = rtm->rtm_type;
+	r->scope = rtm->rtm_scope;
+	if (tb[RTA_DST])
+		copy_addr(r->addr, tb[RTA_DST]);
+	if (tb[RTA_OIF])
+		r->ifindex = mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_PREFSRC]) {
+		copy_addr(r->prefsrc, tb[RTA_PREFSRC]);
+		r->has_prefsrc = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int parse_rule(const struct nlmsghdr *nlh, void *data)
+{
+	struct row *r = data;
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[ATTR_MAX] = {0};
+	if (nlh->nlmsg_type != RTM_NEWRULE)
+		return MNL_CB_ERROR;
+	mnl_attr_parse(nlh, sizeof(*frh), put_attr, tb);
+	r->family = frh->family;
+	r->action = frh->action;
+	r->table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
+	r->pref = tb[FRA_PRIORITY] ? mnl_attr_get_u32(tb[FRA_PRIORITY]) : 0;
+	r->mark = tb[FRA_FWMARK] ? mnl_attr_get_u32(tb[FRA_FWMARK]) : 0;
+	r->mask = tb[FRA_FWMASK] ? mnl_attr_get_u32(tb[FRA_FWMASK]) : 0;
+	if (tb[FRA_SUPPRESS_IFGROUP])
+		r->suppress_ifgroup = mnl_attr_get_u32(tb[FRA_SUPPRESS_IFGROUP]);
+	return MNL_CB_OK;
+}
+
+/* Dumps the family's addresses (RTM_GETADDR), routes (every table) or rules into rs. */
+static void dump(uint16_t type, uint8_t family, struct rows *rs)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_DUMP;
+	/* ifaddrmsg, rtmsg and fib_rule_hdr all begin with the family byte. */
+	size_t hl = type == RTM_GETADDR	   ? sizeof(struct ifaddrmsg)
+		    : type == RTM_GETROUTE ? sizeof(struct rtmsg)
+					   : sizeof(struct fib_rule_hdr);
+	uint8_t *h = mnl_nlmsg_put_extra_header(nlh, hl);
+	h[0] = family;
+	rs->n = 0;
+	rs->parse = type == RTM_GETADDR	   ? parse_addr
+		    : type == RTM_GETROUTE ? parse_route
+					   : parse_rule;
+	cr_assert_eq(rtnl(nlh, on_row, rs), 0, "dump %u", type);
+}
+
+static size_t alen(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* The address "a" with prefix length len (host bits kept, as an interface address has). */
+static struct inet_prefix ifaddr(const char *a, unsigned len)
+{
+	struct inet_prefix p;
+	cr_assert(inet_addr_parse(a, &p), "%s", a);
+	p.len = (uint8_t)len;
+	return p;
+}
+
+static struct inet_prefix net(const char *cidr)
+{
+	struct inet_prefix p;
+	cr_assert(inet_prefix_parse(cidr, true, &p), "%s", cidr);
+	return p;
+}
+
+/* How many times address a (with its length) is on interface ifindex; the last one in *out. */
+static int count_addr(unsigned ifindex, const struct inet_prefix *a, struct row *out)
+{
+	static struct rows rs;
+	int n = 0;
+	dump(RTM_GETADDR, a->family, &rs);
+	for (int i = 0; i < rs.n; i++) {
+		const struct row *r = &rs.r[i];
+		if (r->ifindex == ifindex && r->family == a->family && r->len == a->len &&
+		    memcmp(r->addr, a->addr, alen(a->family)) == 0) {
+			n++;
+			if (out)
+				*out = *r;
+		}
+	}
+	return n;
+}
+
+/* How many routes to dst the table has; the last one in *out. */
+static int count_route(uint32_t table, const struct inet_prefix *dst, struct row *out)
+{
+	static struct rows rs;
+	int n = 0;
+	dump(RTM_GETROUTE, dst->family, &rs);
+	for (int i = 0; i < rs.n; i++) {
+		const struct row *r = &rs.r[i];
+		if (r->table == table && r->family == dst->family && r->len == dst->len &&
+		    memcmp(r->addr, dst->addr, alen(dst->family)) == 0) {
+			n++;
+			if (out)
+				*out = *r;
+		}
+	}
+	return n;
+}
+
+/* How many rules of the family have pref and mark; the last one in *out. */
+static int count_rule(uint8_t family, uint32_t pref, uint32_t mark, struct row *out)
+{
+	static struct rows rs;
+	int n = 0;
+	dump(RTM_GETRULE, family, &rs);
+	for (int i = 0; i < rs.n; i++) {
+		if (rs.r[i].pref == pref && rs.r[i].mark == mark) {
+			n++;
+			if (out)
+				*out = rs.r[i];
+		}
+	}
+	return n;
+}
+
+/* Every rule of the family with mark, whatever its pref. */
+static int count_marked_rules(uint8_t family, uint32_t mark)
+{
+	static struct rows rs;
+	int n = 0;
+	dump(RTM_GETRULE, family, &rs);
+	for (int i = 0; i < rs.n; i++)
+		n += rs.r[i].mark == mark;
+	return n;
+}
+
+/*
+ * Adds a rule as `ip rule add` would but without NLM_F_EXCL, so that the same rule can be
+ * there twice (as after a run killed twice); group 0: no suppress_ifgroup.
+ */
+static void add_rule(uint8_t family, uint32_t pref, uint32_t mark, uint8_t action, uint32_t group)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWRULE;
+	nlh->nlmsg_flags = NLM_F_CREATE;
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = family;
+	frh->action = action;
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, pref);
+	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffff);
+	if (action == FR_ACT_TO_TBL)
+		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
+	if (group)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_IFGROUP, group);
+	cr_assert_eq(rtnl(nlh, NULL, NULL), 0, "add rule %u", pref);
+}
+
+static unsigned ifindex_of(struct tun *t)
+{
+	struct tun_info ti;
+	tun_get_info(t, &ti);
+	unsigned i = if_nametoindex(ti.name);
+	cr_assert_neq(i, 0, "%s exists", ti.name);
+	return i;
+}
+
+static const struct tun_guard GUARD = {.mark = 0x4242, .group = 77, .pref = 1000};
+
+/* The guard's two rules, exactly once each, for the family. */
+static void assert_guard_rules(uint8_t family, const struct tun_guard *g)
+{
+	struct row r;
+	cr_assert_eq(count_rule(family, g->pref, g->mark, &r), 1, "IPv%d lookup rule once",
+		     family == AF_INET ? 4 : 6);
+	cr_assert_eq(r.action, FR_ACT_TO_TBL);
+	cr_assert_eq(r.table, RT_TABLE_MAIN);
+	cr_assert_eq(r.mask, 0xffffffff);
+	cr_assert_eq(r.suppress_ifgroup, (int64_t)g->group);
+	cr_assert_eq(count_rule(family, g->pref + 1, g->mark, &r), 1, "IPv%d unreachable once",
+		     family == AF_INET ? 4 : 6);
+	cr_assert_eq(r.action, FR_ACT_UNREACHABLE);
+	cr_assert_eq(r.mask, 0xffffffff);
+	cr_assert_eq(r.suppress_ifgroup, -1);
+}
+
+/* Closes the tun and runs the loop until its done callback, without finishing the fixture. */
+static void close_tun(struct tun *t)
+{
+	tun_close(t, on_closed, &fx);
+	uint64_t deadline = uv_now(&fx.loop) + 3000;
+	while (!fx.is_closed && uv_now(&fx.loop) < deadline)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	cr_assert(fx.is_closed);
+	fx.is_closed = false; /* for the next tun's close */
+	tun_free(t);
+}
+
+Test(tun, adds_ipv4_and_ipv6_addresses)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("yggad0");
+	unsigned ifi = ifindex_of(t);
+	struct inet_prefix a32 = ifaddr("192.0.2.1", 32), a24 = ifaddr("198.51.100.1", 24);
+	struct inet_prefix a128 = ifaddr("2001:db8::1", 128);
+	cr_assert_eq(tun_add_addr(t, &a32), 0);
+	cr_assert_eq(tun_add_addr(t, &a24), 0);
+	cr_assert_eq(tun_add_addr(t, &a128), 0);
+	cr_assert_eq(tun_add_addr(t, &a24), 0, "adding it again is not an error");
+
+	struct row r;
+	cr_assert_eq(count_addr(ifi, &a32, NULL), 1, "192.0.2.1/32");
+	cr_assert_eq(count_addr(ifi, &a24, NULL), 1, "198.51.100.1/24, once");
+	cr_assert_eq(count_addr(ifi, &a128, &r), 1, "2001:db8::1/128");
+	cr_assert(r.flags & IFA_F_NODAD, "flags %#x", r.flags);
+	cr_assert_eq(r.flags & IFA_F_TENTATIVE, 0, "usable at once (flags %#x)", r.flags);
+	/* The kernel's on-link route for the /24, none for a /32; each address is local. */
+	struct inet_prefix n24 = net("198.51.100.0/24");
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &n24, &r), 1);
+	cr_assert_eq(r.ifindex, ifi);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &a32, NULL), 0);
+	cr_assert_eq(count_route(RT_TABLE_LOCAL, &a32, &r), 1);
+	cr_assert_eq(r.type, RTN_LOCAL);
+	cr_assert_eq(count_route(RT_TABLE_LOCAL, &a128, &r), 1, "2001:db8::1 local on return");
+	cr_assert_eq(r.type, RTN_LOCAL);
+
+	struct inet_prefix bad = a32;
+	bad.len = 33;
+	cr_assert_eq(tun_add_addr(t, &bad), -EINVAL);
+	bad.len = 0;
+	cr_assert_eq(tun_add_addr(t, &bad), -EINVAL);
+	bad = a128;
+	bad.family = 0;
+	cr_assert_eq(tun_add_addr(t, &bad), -EINVAL);
+	finish(t);
+}
+
+Test(tun, routes_with_a_preferred_source)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("yggps0");
+	unsigned ifi = ifindex_of(t);
+	struct inet_prefix src4 = ifaddr("203.0.113.1", 32), src6 = ifaddr("2001:db8::1", 128);
+	struct inet_prefix dst4 = net("192.0.2.0/24"), dst6 = net("2001:db8:1::/48");
+	cr_assert_eq(tun_add_addr(t, &src4), 0);
+	cr_assert_eq(tun_add_addr(t, &src6), 0);
+	cr_assert_eq(tun_add_route(t, &dst4, &src4), 0);
+	cr_assert_eq(tun_add_route(t, &dst6, &src6), 0);
+
+	struct row r;
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst4, &r), 1);
+	cr_assert_eq(r.ifindex, ifi);
+	cr_assert(r.has_prefsrc);
+	cr_assert_arr_eq(r.prefsrc, src4.addr, 4, "src 203.0.113.1");
+	cr_assert_eq(r.scope, RT_SCOPE_LINK);
+	cr_assert_eq(r.type, RTN_UNICAST);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst6, &r), 1);
+	cr_assert_eq(r.ifindex, ifi);
+	cr_assert(r.has_prefsrc);
+	cr_assert_arr_eq(r.prefsrc, src6.addr, 16, "src 2001:db8::1");
+
+	/* Never replaced (ip route add): still one route, still with its preferred source. */
+	cr_assert_eq(tun_add_route(t, &dst4, NULL), -EEXIST);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst4, &r), 1);
+	cr_assert(r.has_prefsrc);
+	cr_assert_eq(tun_del_route(t, &dst4), 0);
+	cr_assert_eq(tun_add_route(t, &dst4, NULL), 0);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst4, &r), 1);
+	cr_assert(!r.has_prefsrc);
+
+	cr_assert_eq(tun_add_route(t, &dst4, &src6), -EINVAL, "families differ");
+	cr_assert_eq(tun_add_route(t, &dst6, &src4), -EINVAL, "families differ");
+	struct inet_prefix stranger = ifaddr("198.51.100.9", 32);
+	cr_assert_lt(tun_add_route(t, &dst4, &stranger), 0, "none of the host's addresses");
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst4, &r), 1);
+	cr_assert(!r.has_prefsrc, "the refused route changed nothing");
+	finish(t);
+}
+
+Test(tun, deletes_routes)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("yggdel0");
+	struct inet_prefix dst4 = net("198.51.100.0/24"), dst6 = net("2001:db8:3::/48");
+	cr_assert_eq(tun_add_route(t, &dst4, NULL), 0);
+	cr_assert_eq(tun_add_route(t, &dst6, NULL), 0);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst4, NULL), 1);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst6, NULL), 1);
+	cr_assert_eq(tun_del_route(t, &dst4), 0);
+	cr_assert_eq(tun_del_route(t, &dst6), 0);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst4, NULL), 0);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &dst6, NULL), 0);
+	cr_assert_eq(tun_del_route(t, &dst4), -ENOENT, "already gone");
+	cr_assert_eq(tun_del_route(t, &dst6), -ENOENT, "already gone");
+	struct inet_prefix bad = dst6;
+	bad.len = 129;
+	cr_assert_eq(tun_del_route(t, &bad), -EINVAL);
+	finish(t);
+}
+
+Test(tun, guard_installs_rules_for_both_families)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("ygggd0");
+	cr_assert_eq(read_sys_long("ygggd0", "netdev_group", 10), 0, "the default group first");
+	cr_assert_eq(tun_guard_install(t, &GUARD), 0);
+	cr_assert_eq(read_sys_long("ygggd0", "netdev_group", 10), GUARD.group);
+	assert_guard_rules(AF_INET, &GUARD);
+	assert_guard_rules(AF_INET6, &GUARD);
+	/* Both come before main (32766) and after local (0), which is untouched. */
+	cr_assert_eq(count_rule(AF_INET, 0, 0, NULL), 1, "local rule");
+	cr_assert_eq(count_rule(AF_INET, 32766, 0, NULL), 1, "main rule");
+	finish(t);
+}
+
+Test(tun, guard_rejects_bad_parameters)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("ygggd1");
+	struct tun_guard g = GUARD;
+	g.mark = 0;
+	cr_assert_eq(tun_guard_install(t, &g), -EINVAL, "mark 0 marks nothing");
+	g = GUARD;
+	g.group = 0;
+	cr_assert_eq(tun_guard_install(t, &g), -EINVAL, "group 0 is every device's default");
+	g = GUARD;
+	g.pref = 0;
+	cr_assert_eq(tun_guard_install(t, &g), -EINVAL, "pref 0: the kernel would choose");
+	g.pref = 32765;
+	cr_assert_eq(tun_guard_install(t, &g), -EINVAL, "pref + 1 must stay below main's 32766");
+	g.pref = UINT32_MAX;
+	cr_assert_eq(tun_guard_install(t, &g), -EINVAL, "pref + 1 wraps");
+	g.pref = 32764;
+	cr_assert_eq(tun_guard_install(t, &g), 0, "the last pref that fits");
+	assert_guard_rules(AF_INET6, &g);
+	cr_assert_eq(count_marked_rules(AF_INET, GUARD.mark), 2, "nothing of the refused ones");
+	finish(t);
+}
+
+/*
+ * A run killed before its tun_close leaves its rules behind (twice over, say, for two such
+ * runs, which `ip rule add` without NLM_F_EXCL allows): the next install ends with each rule
+ * exactly once, and rules with another pref or mark are left alone, also by tun_close.
+ */
+Test(tun, guard_replaces_rules_of_an_earlier_run)
+{
+	static const uint8_t families[] = {AF_INET, AF_INET6};
+	enter_netns();
+	loop_init(16, 2048);
+	for (size_t i = 0; i < 2; i++) {
+		for (int k = 0; k < 2; k++) {
+			add_rule(families[i], GUARD.pref, GUARD.mark, FR_ACT_TO_TBL, GUARD.group);
+			add_rule(families[i], GUARD.pref + 1, GUARD.mark, FR_ACT_UNREACHABLE, 0);
+		}
+		add_rule(families[i], GUARD.pref, 0x99, FR_ACT_UNREACHABLE, 0); /* another mark */
+		add_rule(families[i], GUARD.pref + 2, GUARD.mark, FR_ACT_UNREACHABLE, 0);
+		cr_assert_eq(count_rule(families[i], GUARD.pref, GUARD.mark, NULL), 2);
+	}
+	struct tun *t = open_tun("ygggd2");
+	cr_assert_eq(tun_guard_install(t, &GUARD), 0);
+	cr_assert_eq(tun_guard_install(t, &GUARD), 0, "a second install replaces the first");
+	for (size_t i = 0; i < 2; i++) {
+		assert_guard_rules(families[i], &GUARD);
+		cr_assert_eq(count_rule(families[i], GUARD.pref, 0x99, NULL), 1, "another mark");
+		cr_assert_eq(count_rule(families[i], GUARD.pref + 2, GUARD.mark, NULL), 1,
+			     "another pref");
+	}
+	close_tun(t);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(count_rule(families[i], GUARD.pref, GUARD.mark, NULL), 0);
+		cr_assert_eq(count_rule(families[i], GUARD.pref + 1, GUARD.mark, NULL), 0);
+		cr_assert_eq(count_rule(families[i], GUARD.pref, 0x99, NULL), 1, "not ours");
+		cr_assert_eq(count_rule(families[i], GUARD.pref + 2, GUARD.mark, NULL), 1,
+			     "not ours");
+	}
+	finish(NULL);
+}
+
+/*
+ * tun_close removes the routes, the addresses and the rules itself, before it closes the
+ * device: right after the call the device is still there, without any of them.
+ */
+Test(tun, close_removes_what_was_installed)
+{
+	enter_netns();
+	loop_init(16, 2048);
+	struct tun *t = open_tun("yggcl0");
+	unsigned ifi = ifindex_of(t);
+	struct inet_prefix a4 = ifaddr("203.0.113.1", 24), a6 = ifaddr("2001:db8::1", 128);
+	struct inet_prefix r4 = net("192.0.2.0/24"), r6 = net("2001:db8:1::/48");
+	struct inet_prefix ygg = {.family = AF_INET6, .len = 7};
+	memcpy(ygg.addr, our_addr, 16);
+	cr_assert_eq(tun_add_addr(t, &a4), 0);
+	cr_assert_eq(tun_add_addr(t, &a6), 0);
+	cr_assert_eq(tun_add_route(t, &r4, &a4), 0);
+	cr_assert_eq(tun_add_route(t, &r6, &a6), 0);
+	cr_assert_eq(tun_guard_install(t, &GUARD), 0);
+	cr_assert_eq(count_addr(ifi, &ygg, NULL), 1);
+
+	tun_close(t, on_closed, &fx);
+	cr_assert_eq(if_nametoindex("yggcl0"), ifi, "the device is still there");
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &r4, NULL), 0);
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &r6, NULL), 0);
+	cr_assert_eq(count_addr(ifi, &a4, NULL), 0);
+	cr_assert_eq(count_addr(ifi, &a6, NULL), 0);
+	cr_assert_eq(count_addr(ifi, &ygg, NULL), 0, "tun_open's address too");
+	struct inet_prefix n4 = net("203.0.113.0/24");
+	cr_assert_eq(count_route(RT_TABLE_MAIN, &n4, NULL), 0, "the /24's on-link route");
+	cr_assert_eq(count_marked_rules(AF_INET, GUARD.mark), 0);
+	cr_assert_eq(count_marked_rules(AF_INET6, GUARD.mark), 0);
+
+	uint64_t deadline = uv_now(&fx.loop) + 3000;
+	while (!fx.is_closed && uv_now(&fx.loop) < deadline)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	cr_assert(fx.is_closed);
+	tun_free(t);
+	cr_assert_eq(if_nametoindex("yggcl0"), 0, "the device is gone");
+	cr_assert_eq(count_marked_rules(AF_INET, GUARD.mark), 0);
+	cr_assert_eq(count_marked_rules(AF_INET6, GUARD.mark), 0);
+	finish(NULL);
+}
+
+/* A UDP socket of the family, with SO_MARK mark unless 0. */
+static int udp_socket(int family, uint32_t mark)
+{
+	int s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(s, 0);
+	if (mark)
+		cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)), 0,
+			     "SO_MARK: %s", strerror(errno));
+	return s;
+}
+
+/* sendto a:PEER_PORT; the errno on failure, 0 on success. */
+static int send_to(int s, const char *a)
+{
+	struct inet_prefix p;
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	cr_assert(inet_addr_parse(a, &p));
+	if (p.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(PEER_PORT);
+		memcpy(&sin->sin_addr, p.addr, 4);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(PEER_PORT);
+		memcpy(&sin6->sin6_addr, p.addr, 16);
+		sl = sizeof(*sin6);
+	}
+	static const char msg[] = "guarded?";
+	ssize_t n = sendto(s, msg, sizeof(msg), 0, (struct sockaddr *)&ss, sl);
+	if (n < 0)
+		return errno;
+	cr_assert_eq(n, (ssize_t)sizeof(msg));
+	return 0;
+}
+
+/*
+ * The guard at work: a marked socket cannot send through the device (ENETUNREACH) but still
+ * sends through another interface (a second TUN, outside the group: not every kernel has the
+ * dummy driver), while an unmarked socket's datagram reaches the device, from the route's
+ * preferred source. Both families. Datagrams from either device are told apart by destination.
+ */
+Test(tun, guard_keeps_marked_sockets_off_the_device)
+{
+	enter_netns();
+	loop_init(64, 2048);
+	fx.tun = open_tun("ygggd3");
+	struct inet_prefix src4 = ifaddr("203.0.113.1", 32), src6 = ifaddr("2001:db8::1", 128);
+	struct inet_prefix via4 = net("192.0.2.0/24"), via6 = net("2001:db8:1::/48");
+	cr_assert_eq(tun_add_addr(fx.tun, &src4), 0);
+	cr_assert_eq(tun_add_addr(fx.tun, &src6), 0);
+	cr_assert_eq(tun_add_route(fx.tun, &via4, &src4), 0);
+	cr_assert_eq(tun_add_route(fx.tun, &via6, &src6), 0);
+	/* The other way out: its on-link routes 198.51.100.0/24 and 2001:db8:2::/64. */
+	struct tun_params op = params("yggother");
+	op.addr6 = NULL;
+	struct tun *other = tun_open(&fx.loop, &op);
+	cr_assert_not_null(other);
+	struct inet_prefix o4 = ifaddr("198.51.100.1", 24), o6 = ifaddr("2001:db8:2::1", 64);
+	cr_assert_eq(tun_add_addr(other, &o4), 0);
+	cr_assert_eq(tun_add_addr(other, &o6), 0);
+	const uint8_t to4[4] = {192, 0, 2, 1}, other4[4] = {198, 51, 100, 2};
+	struct inet_prefix to6 = ifaddr("2001:db8:1::1", 128);
+	struct inet_prefix other6 = ifaddr("2001:db8:2::2", 128);
+
+	/* The control: without the guard, a marked socket goes through the device. */
+	int m4 = udp_socket(AF_INET, GUARD.mark), m6 = udp_socket(AF_INET6, GUARD.mark);
+	cr_assert_eq(send_to(m4, "192.0.2.1"), 0);
+	cr_assert(run_until(&fx.rx_udp4, 1), "no guard, no block");
+	cr_assert_arr_eq(fx.last_v4 + 16, to4, 4);
+
+	cr_assert_eq(tun_guard_install(fx.tun, &GUARD), 0);
+	cr_assert_eq(send_to(m4, "192.0.2.1"), ENETUNREACH);
+	cr_assert_eq(send_to(m6, "2001:db8:1::1"), ENETUNREACH);
+	cr_assert_eq(send_to(m4, "198.51.100.2"), 0, "marked, through the other device");
+	cr_assert(run_until(&fx.rx_udp4, 2));
+	cr_assert_arr_eq(fx.last_v4 + 16, other4, 4);
+	cr_assert_eq(send_to(m6, "2001:db8:2::2"), 0, "marked, through the other device");
+	cr_assert(run_until(&fx.rx_udp, 1));
+	cr_assert_arr_eq(fx.last_udp + 24, other6.addr, 16);
+
+	int u4 = udp_socket(AF_INET, 0), u6 = udp_socket(AF_INET6, 0);
+	cr_assert_eq(send_to(u4, "192.0.2.1"), 0);
+	cr_assert(run_until(&fx.rx_udp4, 3), "unmarked IPv4 datagram read from the device");
+	cr_assert_arr_eq(fx.last_v4 + 12, src4.addr, 4, "from the preferred source");
+	cr_assert_arr_eq(fx.last_v4 + 16, to4, 4);
+	cr_assert_eq(send_to(u6, "2001:db8:1::1"), 0);
+	cr_assert(run_until(&fx.rx_udp, 2), "unmarked IPv6 datagram read from the device");
+	cr_assert_arr_eq(fx.last_udp + 8, src6.addr, 16, "from the preferred source");
+	cr_assert_arr_eq(fx.last_udp + 24, to6.addr, 16);
+	uvwait_for(&fx.loop, 50);
+	cr_assert_eq(fx.rx_udp4, 3, "nothing more came through");
+	cr_assert_eq(fx.rx_udp, 2, "nothing more came through");
+	close(m4);
+	close(m6);
+	close(u4);
+	close(u6);
+	close_tun(other);
 	finish(fx.tun);
 }
