@@ -14,7 +14,9 @@
  *    messages are collected, sorted into file order and printed together, and any message
  *    means failure;
  *  - lists in the file replace the current list; blocks merge key by key; the input-only
- *    spellings (RemoteSubnets, Addresses) run after the canonical keys and append;
+ *    spelling RemoteSubnets runs after the canonical keys and appends;
+ *  - a TunnelRouting block without Enable that holds a yggdrasilckr-only key (RemoteSubnets,
+ *    Addresses, YggdrasilRouting) turns tunnel routing on, as yggdrasilckr has no Enable;
  *  - a value that fails its check leaves the field as it was; no secret is ever echoed.
  */
 #include <errno.h>
@@ -375,8 +377,8 @@ static void ifpeers_parse(struct config_loader *ld, const struct ckey *k, void *
 
 static void block_init(const struct ckey *tab, void *base);
 static void block_fini(const struct ckey *tab, void *base);
-static void load_block(struct config_loader *ld, const struct ckey *tab, void *base,
-		       const struct cnode *map, const char *prefix, bool is_ygg);
+static unsigned load_block(struct config_loader *ld, const struct ckey *tab, void *base,
+			   const struct cnode *map, const char *prefix, bool is_ygg);
 
 static void mcast_init(const struct ckey *k, void *base)
 {
@@ -476,9 +478,13 @@ static void block_type_fini(const struct ckey *k, void *base)
 static void block_parse(struct config_loader *ld, const struct ckey *k, void *base,
 			const struct cnode *n, const char *path)
 {
-	if (n->kind == CNODE_MAP)
-		load_block(ld, k->sub, ckey_field(k, base), n, path, false);
-	else if (n->kind != CNODE_NULL)
+	unsigned seen;
+
+	if (n->kind == CNODE_MAP) {
+		seen = load_block(ld, k->sub, ckey_field(k, base), n, path, false);
+		if (k->loaded)
+			k->loaded(ckey_field(k, base), seen);
+	} else if (n->kind != CNODE_NULL)
 		loader_type_err(ld, n, path, "a mapping");
 }
 
@@ -527,7 +533,7 @@ static const struct ctype ctypes[CKT__COUNT] = {
 	[CKT_REMOTE] = {NULL, net_remote_parse, net_remote_fini},
 	[CKT_LOCAL] = {NULL, net_locals_read, net_local_fini},
 	[CKT_CKR_REMOTE] = {NULL, net_ckr_remote_parse, NULL},
-	[CKT_CKR_LOCAL] = {NULL, net_locals_read, NULL},
+	[CKT_ADDRESSES] = {NULL, net_addresses_parse, net_addresses_fini},
 	[CKT_PREFIX64] = {net_prefix64_init, net_prefix64_parse, NULL},
 	[CKT_POOL4] = {NULL, net_pool4_parse, net_pool4_fini},
 	[CKT_PORTS] = {net_ports_init, net_ports_parse, NULL},
@@ -556,12 +562,16 @@ static bool key_is(const struct config_loader *ld, const char *s, const char *na
 	return ld->is_ci ? !strcasecmp(s, name) : !strcmp(s, name);
 }
 
-/* Reads the members of map described by tab into base, in table order. */
-static void load_block(struct config_loader *ld, const struct ckey *tab, void *base,
-		       const struct cnode *map, const char *prefix, bool is_ygg)
+/*
+ * Reads the members of map described by tab into base, in table order. Returns the OR of the
+ * flags of the keys that were present.
+ */
+static unsigned load_block(struct config_loader *ld, const struct ckey *tab, void *base,
+			   const struct cnode *map, const char *prefix, bool is_ygg)
 {
 	bool *is_used = xcalloc(map->n ? map->n : 1, sizeof(*is_used));
 	char path[PATH_MAX_LEN];
+	unsigned seen = 0;
 
 	for (const struct ckey *k = tab; k->name; k++) {
 		long first = -1;
@@ -582,6 +592,7 @@ static void load_block(struct config_loader *ld, const struct ckey *tab, void *b
 		}
 		if (first < 0)
 			continue;
+		seen |= k->flags;
 		ctypes[k->type].parse(ld, k, base, map->vals[first], path);
 		if (k->pos_off)
 			*(struct config_pos *)((char *)base + k->pos_off) =
@@ -607,6 +618,7 @@ static void load_block(struct config_loader *ld, const struct ckey *tab, void *b
 			     is_ygg ? " (yggdrasil ignores it; ygg64 refuses it)" : "");
 	}
 	free(is_used);
+	return seen;
 }
 
 /* ---- the table ---- */
@@ -635,20 +647,34 @@ static const struct ckey mcast_keys[] = {
 
 static const struct ckey tunnel_keys[] = {
 	TKEY("Enable", CKT_BOOL, is_enabled, .def = "false",
-	     .doc = "Carry IPv4 and non-Yggdrasil IPv6 traffic over Yggdrasil sessions."),
+	     .pos_off = offsetof(struct config_tunnel, enable_pos),
+	     .doc = "Carry IPv4 and non-Yggdrasil IPv6 traffic over Yggdrasil sessions. When left\n"
+		    "out, a block that holds Addresses, YggdrasilRouting or RemoteSubnets is on\n"
+		    "(yggdrasilckr's keys: its files have no Enable)."),
 	TKEY("IPv4RemoteSubnets", CKT_REMOTE, ipv4_remote, .family = AF_INET,
 	     .doc = "IPv4 prefix -> public key of the node that routes it (longest match wins)."),
 	TKEY("IPv4LocalSubnets", CKT_LOCAL, ipv4_local, .family = AF_INET,
 	     .doc = "IPv4 prefixes on this side: the only sources we send from and the only\n"
 		    "destinations we accept."),
 	TKEY("IPv6RemoteSubnets", CKT_REMOTE, ipv6_remote, .family = AF_INET6,
-	     .doc = "Like IPv4RemoteSubnets, for IPv6 prefixes outside 200::/7."),
+	     .doc = "Like IPv4RemoteSubnets, for IPv6 prefixes that do not overlap 200::/7 (for\n"
+		    "a default route use 2000::/3)."),
 	TKEY("IPv6LocalSubnets", CKT_LOCAL, ipv6_local, .family = AF_INET6,
 	     .doc = "Like IPv4LocalSubnets, for IPv6."),
+	TKEY("Addresses", CKT_ADDRESSES, addresses, .flags = CKF_IMPLIES_ENABLE,
+	     .doc = "Addresses to put on the TUN interface before the routes, each with the length\n"
+		    "of its on-link subnet (host bits kept), IPv4 or IPv6 outside 200::/7, e.g.\n"
+		    "[10.5.0.1/24, \"2001:db8:5::1/64\"]. Each address is also a local subnet of\n"
+		    "its own (/32 or /128)."),
 	TKEY("InstallRoutes", CKT_BOOL, install_routes, .def = "true",
-	     .doc = "Route the remote subnets into the TUN interface in the kernel table."),
-	TKEY("RemoteSubnets", CKT_CKR_REMOTE, ipv4_remote, .flags = CKF_ALIAS),
-	TKEY("Addresses", CKT_CKR_LOCAL, ipv4_local, .flags = CKF_ALIAS),
+	     .doc = "Route the remote subnets into the TUN interface in the kernel table. Then no\n"
+		    "remote subnet may hold the IP address of a peer or listener (a routing loop)."),
+	TKEY("YggdrasilRouting", CKT_BOOL, ygg_routing, .def = "true",
+	     .flags = CKF_IMPLIES_ENABLE,
+	     .doc = "Carry this node's own Yggdrasil IPv6 traffic (200::/7) on the TUN. false: the\n"
+		    "TUN gets no 200::/7 address and carries tunnel-routed traffic only\n"
+		    "(yggdrasilckr's option; tunnel routing must then be on)."),
+	TKEY("RemoteSubnets", CKT_CKR_REMOTE, ipv4_remote, .flags = CKF_ALIAS | CKF_IMPLIES_ENABLE),
 	{0},
 };
 
@@ -761,10 +787,11 @@ const struct ckey config_keys[] = {
 	CKEY("NodeInfo", CKT_NODEINFO, nodeinfo,
 	     .doc = "What this node tells anyone who asks for its NodeInfo: a mapping such as\n"
 		    "{name: gw1, contact: ops@example.net}, or null. At most 16384 bytes as JSON."),
-	CKEY("TunnelRouting", CKT_BLOCK, tunnel, .sub = tunnel_keys,
-	     .doc = "ygg64: crypto-key routing (yggdrasil v0.3's TunnelRouting). IPv4 and\n"
-		    "non-Yggdrasil IPv6 packets travel in Yggdrasil sessions to the node whose key\n"
-		    "a remote subnet names. yggdrasil 0.5 does not know this block."),
+	CKEY("TunnelRouting", CKT_BLOCK, tunnel, .sub = tunnel_keys, .loaded = net_tunnel_loaded,
+	     .doc = "ygg64: crypto-key routing (yggdrasil v0.3's TunnelRouting; yggdrasilckr's\n"
+		    "RemoteSubnets {key: [prefix]} is read too). IPv4 and non-Yggdrasil IPv6\n"
+		    "packets travel in Yggdrasil sessions to the node whose key a remote subnet\n"
+		    "names. yggdrasil 0.5 does not know this block."),
 	CKEY("NAT64", CKT_BLOCK, nat64, .sub = nat64_keys,
 	     .doc = "ygg64: stateful NAT64. IPv6 clients reach IPv4 hosts at Prefix + IPv4\n"
 		    "address; the IPv4 side leaves through TunnelRouting."),

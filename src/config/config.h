@@ -15,9 +15,15 @@
  * MulticastInterfaces entry starts from the default entry (Regex ".*", Beacon and Listen
  * true), where yggdrasil does that for the first entry only.
  *
+ * TunnelRouting reads yggdrasil v0.3's keys and yggdrasilckr's (RemoteSubnets {key: [cidr]},
+ * merged into the two remote lists; Addresses; YggdrasilRouting). yggdrasilckr has no Enable,
+ * so a block without Enable that holds one of its keys turns tunnel routing on; an Enable in
+ * the file, false included, always wins.
+ *
  * Errors read "file:line:col: Key.Path: reason", one per line in file order, and loading
  * collects all of them before failing. Values are checked one by one while loading
- * (syntax, ranges, CIDR host bits, overlaps inside a list, RFC 6052 prefix form);
+ * (syntax, ranges, CIDR host bits, overlaps inside a list, RFC 6052 prefix form, IPv6
+ * remote subnets and Addresses clear of 200::/7);
  * config_check() then applies the rules that join several keys. Modules may assert what
  * both guarantee.
  *
@@ -79,7 +85,22 @@ struct config_tunnel {
 	struct inet_prefix *ipv6_local;
 	struct config_pos *ipv6_local_pos; /* parallel to ipv6_local */
 	size_t n_ipv6_local;
+	/*
+	 * yggdrasilckr's Addresses: addresses to put on the TUN, each with its on-link prefix
+	 * length (host bits kept, e.g. 10.5.0.1/24), either family. Each address is also a local
+	 * subnet of its own (/32 or /128) at run time; the lists above are not changed.
+	 */
+	struct inet_prefix *addresses;
+	struct config_pos *addresses_pos; /* parallel to addresses */
+	size_t n_addresses;
 	bool install_routes; /* install kernel routes for the remote subnets (default true) */
+	/*
+	 * yggdrasilckr's YggdrasilRouting (default true): carry the node's own 200::/7 traffic.
+	 * false: no 200::/7 address on the TUN, and Yggdrasil IPv6 packets are dropped (counted)
+	 * both ways, so the TUN carries tunnel-routed traffic only.
+	 */
+	bool ygg_routing;
+	struct config_pos enable_pos; /* where Enable was given; line 0: not in the file */
 };
 
 enum config_nat64_filtering {
@@ -158,13 +179,24 @@ int config_load_buf(struct config *cfg, const char *name, const char *buf, size_
 int config_load_file(struct config *cfg, const char *path, FILE *errf);
 
 /*
- * Cross-field rules, for a successfully loaded cfg. When NAT64 is enabled: TunnelRouting must
- * be enabled; an IPv4 source must exist (Pool4 or IPv4LocalSubnets); every Pool4 entry must
- * lie inside IPv4LocalSubnets when those are given; Prefix must not overlap an IPv6 local or
- * remote subnet; with the Well-Known Prefix, unless AllowNonGlobalWKP, Pool4 (or the address
- * taken from IPv4LocalSubnets) and every IPv4RemoteSubnet of length /8 or longer must be
- * global (RFC 6052 §3.1). Shorter covering routes such as 0.0.0.0/0 pass: they hold global
- * space too, and the translator's per-packet guard drops their non-global part.
+ * Cross-field rules, for a successfully loaded cfg.
+ *
+ * TunnelRouting: YggdrasilRouting false needs tunnel routing on (else the TUN carries
+ * nothing). When tunnel routing is on and InstallRoutes is true, the loop guard: no IPv4 or
+ * IPv6 remote subnet may contain the IP literal that a Peers, InterfacePeers or Listen URI
+ * names (its link would be routed into the overlay it carries; yggdrasil v0.4 dropped tunnel
+ * routing over such loops). IPv4-mapped IPv6 literals count as IPv4; unix://, host names
+ * (the daemon checks those once resolved) and the unspecified addresses are skipped. Messages
+ * show only scheme://host:port of a URI, never its userinfo or query.
+ *
+ * NAT64, when enabled: TunnelRouting must be enabled; an IPv4 source must exist (Pool4 or
+ * IPv4LocalSubnets); every Pool4 entry must lie inside IPv4LocalSubnets when those are given;
+ * Prefix must not overlap an IPv6 local or remote subnet; with the Well-Known Prefix, unless
+ * AllowNonGlobalWKP, Pool4 (or the address taken from IPv4LocalSubnets) and every
+ * IPv4RemoteSubnet of length /8 or longer must be global (RFC 6052 §3.1). Shorter covering
+ * routes such as 0.0.0.0/0 pass: they hold global space too, and the translator's per-packet
+ * guard drops their non-global part.
+ *
  * Returns 0 or -EINVAL after reporting all problems to errf.
  */
 int config_check(const struct config *cfg, const char *name, FILE *errf);

@@ -285,6 +285,16 @@ static void out_local(struct dumper *d, const struct ckey *k, const void *base, 
 	strs_out(d, &l, at);
 }
 
+/* Addresses keep their host bits: 10.5.0.1/24 prints as given. */
+static void out_addresses(struct dumper *d, const struct ckey *k, const void *base, int at)
+{
+	const struct config_tunnel *t = base;
+	struct strs l = {t->n_addresses, cidr_get, t->addresses};
+
+	(void)k;
+	strs_out(d, &l, at);
+}
+
 static void out_prefix64(struct dumper *d, const struct ckey *k, const void *base, int at)
 {
 	char buf[INET_PREFIXSTRLEN_MAX];
@@ -339,6 +349,7 @@ static void (*const printers[CKT__COUNT])(struct dumper *d, const struct ckey *k
 	[CKT_BLOCK] = out_subblock,
 	[CKT_REMOTE] = out_remote,
 	[CKT_LOCAL] = out_local,
+	[CKT_ADDRESSES] = out_addresses,
 	[CKT_PREFIX64] = out_prefix64,
 	[CKT_POOL4] = out_pool4,
 	[CKT_PORTS] = out_ports,

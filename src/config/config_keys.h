@@ -55,7 +55,7 @@ enum ckey_type {
 	CKT_REMOTE,	/* struct config_tunnel IPv{4,6}RemoteSubnets: {cidr: key} */
 	CKT_LOCAL,	/* struct config_tunnel IPv{4,6}LocalSubnets: [cidr] */
 	CKT_CKR_REMOTE, /* input only: {key: [cidr]} into both remote lists */
-	CKT_CKR_LOCAL,	/* input only: [cidr] into both local lists */
+	CKT_ADDRESSES,	/* struct config_tunnel addresses: [addr/len], host bits kept */
 	CKT_PREFIX64,	/* struct config_nat64.prefix (RFC 6052) */
 	CKT_POOL4,	/* struct config_nat64.pool4 */
 	CKT_PORTS,	/* struct config_nat64 port_min/port_max as "lo-hi" */
@@ -69,6 +69,7 @@ enum ckey_flag {
 	CKF_OMITEMPTY = 1 << 2,	      /* not written when zero (Go's omitempty) */
 	CKF_JSON_NONDEFAULT = 1 << 3, /* in JSON only when it differs from the default */
 	CKF_SECRET = 1 << 4,	      /* wiped when freed; not written when PrivateKeyPath is set */
+	CKF_IMPLIES_ENABLE = 1 << 5,  /* yggdrasilckr-only: its presence turns the block on */
 };
 
 struct ckey {
@@ -87,6 +88,8 @@ struct ckey {
 	int family;		  /* CKT_REMOTE, CKT_LOCAL: AF_INET or AF_INET6 */
 	const struct ckey *sub;	  /* CKT_BLOCK, CKT_MCAST: members, ended by a NULL name */
 	const char *const *names; /* CKT_ENUM: spellings by value, ended by NULL */
+	/* CKT_BLOCK: run once the block is read; seen is the OR of the flags of its keys present */
+	void (*loaded)(void *block, unsigned seen);
 	unsigned flags;
 };
 

@@ -1,20 +1,25 @@
 /*
  * config_net: the value types of the TunnelRouting and NAT64 blocks (remote and local subnets,
- * yggdrasilckr's RemoteSubnets and Addresses, NAT64.Prefix, Pool4, PortRange) and
- * config_check(), the rules that join several keys. config.c owns the key table, the generic
- * types and the message list these report into.
+ * yggdrasilckr's RemoteSubnets and Addresses, NAT64.Prefix, Pool4, PortRange), the implied
+ * Enable of yggdrasilckr blocks, and config_check(), the rules that join several keys.
+ * config.c owns the key table, the generic types and the message list these report into.
  *
  * Invariants:
  *  - a stored prefix has no host bits set (a bare address is accepted only in Pool4, as a
- *    host prefix) and is of the family its key names;
+ *    host prefix) and is of the family its key names; Addresses alone keep their host bits
+ *    (an interface address with the length of its on-link subnet), either family;
  *  - the local subnets of each family, and Pool4, never overlap among themselves; a remote
- *    subnet is listed once per family and an IPv6 one is never inside 200::/7;
+ *    subnet is listed once per family and an IPv6 one never overlaps 200::/7; no address
+ *    is in Addresses twice, nor inside 200::/7;
  *  - every stored prefix keeps the file position it came from, for later messages;
  *  - NAT64.Prefix has an RFC 6052 length, a zero "u" octet and lies outside 200::/7;
- *  - config_check() only reads the config, and does nothing while NAT64 is off.
+ *  - config_check() only reads the config; its tunnel rules apply while TunnelRouting is
+ *    on, its NAT64 rules while NAT64 is on;
+ *  - no message shows a URI's userinfo or query, where peer passwords live.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "config/cnode.h"
@@ -25,6 +30,8 @@
 #include "lib/mem.h"
 
 /* ---- addresses: TunnelRouting and NAT64 ---- */
+
+static const struct inet_prefix ygg_space = {AF_INET6, 7, {0x02}};
 
 static const char *family_name(int family)
 {
@@ -84,11 +91,19 @@ static void route_add(struct config_loader *ld, struct config_tunnel *t,
 	struct config_route **v = is4 ? &t->ipv4_remote : &t->ipv6_remote;
 	size_t *n = is4 ? &t->n_ipv4_remote : &t->n_ipv6_remote;
 
-	if (!is4 && inet_is_yggdrasil(p)) {
-		nerr(ld, at, path,
-		     "%s is inside 200::/7, Yggdrasil's own address space, which tunnel "
-		     "routing never carries",
-		     at->str);
+	if (!is4 && inet_prefix_overlaps(p, &ygg_space)) {
+		/* Containing it counts too: ::/0 would send Yggdrasil traffic into tunnels. */
+		if (p->len >= ygg_space.len)
+			nerr(ld, at, path,
+			     "%s is inside 200::/7, Yggdrasil's own address space, which tunnel "
+			     "routing never carries",
+			     at->str);
+		else
+			nerr(ld, at, path,
+			     "%s contains 200::/7, Yggdrasil's own address space, which tunnel "
+			     "routing never carries; for an IPv6 default route through the tunnel "
+			     "use 2000::/3 (all global unicast)",
+			     at->str);
 		return;
 	}
 	for (size_t i = 0; i < *n; i++) {
@@ -119,6 +134,14 @@ static struct pset local_set(struct config_tunnel *t, int family)
 	return (struct pset){&t->ipv6_local, &t->ipv6_local_pos, &t->n_ipv6_local};
 }
 
+static void pset_push(struct pset s, const struct inet_prefix *p, const struct cnode *at)
+{
+	*s.v = xreallocarray(*s.v, *s.n + 1, sizeof(**s.v));
+	*s.pos = xreallocarray(*s.pos, *s.n + 1, sizeof(**s.pos));
+	(*s.v)[*s.n] = *p;
+	(*s.pos)[(*s.n)++] = (struct config_pos){at->line, at->col};
+}
+
 static void pset_add(struct config_loader *ld, struct pset s, const struct inet_prefix *p,
 		     const struct cnode *at, const char *path)
 {
@@ -133,10 +156,7 @@ static void pset_add(struct config_loader *ld, struct pset s, const struct inet_
 			return;
 		}
 	}
-	*s.v = xreallocarray(*s.v, *s.n + 1, sizeof(**s.v));
-	*s.pos = xreallocarray(*s.pos, *s.n + 1, sizeof(**s.pos));
-	(*s.v)[*s.n] = *p;
-	(*s.pos)[(*s.n)++] = (struct config_pos){at->line, at->col};
+	pset_push(s, p, at);
 }
 
 static void pset_free(struct pset s)
@@ -192,7 +212,6 @@ void net_local_fini(const struct ckey *k, void *base)
 	pset_free(local_set(base, k->family));
 }
 
-/* IPv{4,6}LocalSubnets (k->family; replaces the list) or Addresses (both; appends). */
 void net_locals_read(struct config_loader *ld, const struct ckey *k, void *base,
 		     const struct cnode *n, const char *path)
 {
@@ -203,13 +222,112 @@ void net_locals_read(struct config_loader *ld, const struct ckey *k, void *base,
 		loader_type_err(ld, n, path, "a list of IP prefixes");
 		return;
 	}
-	if (k->type == CKT_LOCAL)
-		net_local_fini(k, base);
+	net_local_fini(k, base);
 	for (size_t i = 0; i < n->n; i++) {
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
 		if (parse_cidr(ld, n->vals[i], ipath, k->family, false, &p))
 			pset_add(ld, local_set(base, p.family), &p, n->vals[i], ipath);
 	}
+}
+
+static struct pset addr_set(struct config_tunnel *t)
+{
+	return (struct pset){&t->addresses, &t->addresses_pos, &t->n_addresses};
+}
+
+void net_addresses_fini(const struct ckey *k, void *base)
+{
+	(void)k;
+	pset_free(addr_set(base));
+}
+
+/* An interface address as "addr/len", the host bits kept: 10.5.0.1/24 is 10.5.0.1 on a /24. */
+static bool parse_ifaddr(struct config_loader *ld, const struct cnode *n, const char *path,
+			 struct inet_prefix *out)
+{
+	char addr[INET_ADDRSTRLEN_MAX];
+	struct inet_prefix p;
+	size_t alen;
+
+	if (n->kind != CNODE_SCALAR) {
+		loader_type_err(ld, n, path, "an address with a prefix length such as 10.5.0.1/24");
+		return false;
+	}
+	alen = strcspn(n->str, "/");
+	if (!n->str[alen] && inet_addr_parse(n->str, &p)) {
+		nerr(ld, n, path,
+		     "%s has no prefix length: write it with the length of its on-link subnet, "
+		     "e.g. %s/%u (%s/%u for the address alone)",
+		     n->str, n->str, p.family == AF_INET ? 24 : 64, n->str, p.len);
+		return false;
+	}
+	if (alen >= sizeof(addr) || !inet_prefix_parse(n->str, false, &p)) {
+		nerr(ld, n, path,
+		     "\"%s\" is not an IP address with a prefix length (address/length, e.g. "
+		     "10.5.0.1/24)",
+		     n->str);
+		return false;
+	}
+	memcpy(addr, n->str, alen);
+	addr[alen] = '\0';
+	if (!inet_addr_parse(addr, out))
+		return false; /* not reached: inet_prefix_parse read the same address */
+	out->len = p.len;
+	return true;
+}
+
+void net_addresses_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			 const struct cnode *n, const char *path)
+{
+	struct config_tunnel *t = base;
+	char ipath[PATH_MAX_LEN], other[INET_PREFIXSTRLEN_MAX];
+	struct inet_prefix p, host;
+
+	if (n->kind != CNODE_SEQ && n->kind != CNODE_NULL) {
+		loader_type_err(ld, n, path, "a list of addresses with prefix lengths");
+		return;
+	}
+	net_addresses_fini(k, base);
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cnode *e = n->vals[i];
+		size_t j = 0;
+
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (!parse_ifaddr(ld, e, ipath, &p))
+			continue;
+		host = p;
+		host.len = p.family == AF_INET ? 32 : 128;
+		if (inet_is_yggdrasil(&host)) {
+			nerr(ld, e, ipath,
+			     "%s is inside 200::/7, Yggdrasil's own address space; the TUN's "
+			     "Yggdrasil address comes from the node's key",
+			     e->str);
+			continue;
+		}
+		while (j < t->n_addresses && (t->addresses[j].family != p.family ||
+					      memcmp(t->addresses[j].addr, p.addr, 16)))
+			j++;
+		if (j < t->n_addresses) {
+			nerr(ld, e, ipath, "%s %s %s (at %u:%u)", e->str,
+			     t->addresses[j].len == p.len ? "duplicates" : "repeats the address of",
+			     inet_prefix_format(&t->addresses[j], other), t->addresses_pos[j].line,
+			     t->addresses_pos[j].col);
+			continue;
+		}
+		pset_push(addr_set(t), &p, e);
+	}
+}
+
+void net_tunnel_loaded(void *base, unsigned seen)
+{
+	struct config_tunnel *t = base;
+
+	/*
+	 * yggdrasilckr dropped Enable (its block is on whenever present), so its files carry
+	 * none; an explicit Enable, false included, always wins.
+	 */
+	if ((seen & CKF_IMPLIES_ENABLE) && !t->enable_pos.line)
+		t->is_enabled = true;
 }
 
 /* yggdrasilckr's RemoteSubnets: {key: [cidr, ...]} (or {key: cidr}), both families. */
@@ -249,8 +367,6 @@ void net_ckr_remote_parse(struct config_loader *ld, const struct ckey *k, void *
 		}
 	}
 }
-
-static const struct inet_prefix ygg_space = {AF_INET6, 7, {0x02}};
 
 void net_prefix64_init(const struct ckey *k, void *base)
 {
@@ -389,21 +505,19 @@ static void check_wkp_v4(struct config_loader *ld, const struct inet_prefix *p,
 	     pfx_str(p, s), what);
 }
 
-int config_check(const struct config *cfg, const char *name, FILE *errf)
+/* The rules of a NAT64 that is on. */
+static void check_nat64(struct config_loader *ld, const struct config *cfg)
 {
-	struct config_loader ld = {.name = name};
 	const struct config_nat64 *nat = &cfg->nat64;
 	const struct config_tunnel *tun = &cfg->tunnel;
 	char path[PATH_MAX_LEN], a[INET_PREFIXSTRLEN_MAX], b[INET_PREFIXSTRLEN_MAX];
 
-	if (!nat->is_enabled)
-		return 0;
 	if (!tun->is_enabled)
-		perr(&ld, nat->enable_pos, "NAT64.Enable",
+		perr(ld, nat->enable_pos, "NAT64.Enable",
 		     "NAT64 needs TunnelRouting.Enable: true "
 		     "(translated IPv4 packets travel through tunnel routing)");
 	if (!nat->n_pool4 && !tun->n_ipv4_local)
-		perr(&ld, nat->enable_pos, "NAT64.Enable",
+		perr(ld, nat->enable_pos, "NAT64.Enable",
 		     "NAT64 needs an IPv4 address: set "
 		     "NAT64.Pool4 or TunnelRouting.IPv4LocalSubnets");
 	for (size_t i = 0; i < nat->n_pool4 && tun->n_ipv4_local; i++) {
@@ -413,7 +527,7 @@ int config_check(const struct config *cfg, const char *name, FILE *errf)
 			j++;
 		snprintf(path, sizeof(path), "NAT64.Pool4[%zu]", i);
 		if (j == tun->n_ipv4_local)
-			perr(&ld, nat->pool4_pos[i], path,
+			perr(ld, nat->pool4_pos[i], path,
 			     "%s is not inside "
 			     "TunnelRouting.IPv4LocalSubnets, so tunnel routing would drop the "
 			     "translated packets",
@@ -421,7 +535,7 @@ int config_check(const struct config *cfg, const char *name, FILE *errf)
 	}
 	for (size_t i = 0; i < tun->n_ipv6_local; i++)
 		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_local[i]))
-			perr(&ld, nat->prefix_pos, "NAT64.Prefix",
+			perr(ld, nat->prefix_pos, "NAT64.Prefix",
 			     "%s overlaps "
 			     "TunnelRouting.IPv6LocalSubnets entry %s (at %u:%u)",
 			     inet_prefix_format(&nat->prefix, a),
@@ -429,33 +543,179 @@ int config_check(const struct config *cfg, const char *name, FILE *errf)
 			     tun->ipv6_local_pos[i].line, tun->ipv6_local_pos[i].col);
 	for (size_t i = 0; i < tun->n_ipv6_remote; i++)
 		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_remote[i].prefix))
-			perr(&ld, nat->prefix_pos, "NAT64.Prefix",
+			perr(ld, nat->prefix_pos, "NAT64.Prefix",
 			     "%s overlaps "
 			     "TunnelRouting.IPv6RemoteSubnets entry %s (at %u:%u)",
 			     inet_prefix_format(&nat->prefix, a),
 			     inet_prefix_format(&tun->ipv6_remote[i].prefix, b),
 			     tun->ipv6_remote[i].pos.line, tun->ipv6_remote[i].pos.col);
 	if (!inet_is_nat64_wkp(&nat->prefix) || nat->allow_nonglobal_wkp)
-		return loader_flush(&ld, errf);
+		return;
 	for (size_t i = 0; i < tun->n_ipv4_remote; i++) {
 		const struct config_route *r = &tun->ipv4_remote[i];
 
 		snprintf(path, sizeof(path), "TunnelRouting.IPv4RemoteSubnets[\"%s\"]",
 			 inet_prefix_format(&r->prefix, a));
 		if (r->prefix.len >= 8)
-			check_wkp_v4(&ld, &r->prefix, r->pos, path, "");
+			check_wkp_v4(ld, &r->prefix, r->pos, path, "");
 	}
 	for (size_t i = 0; i < nat->n_pool4; i++) {
 		snprintf(path, sizeof(path), "NAT64.Pool4[%zu]", i);
-		check_wkp_v4(&ld, &nat->pool4[i], nat->pool4_pos[i], path, "");
+		check_wkp_v4(ld, &nat->pool4[i], nat->pool4_pos[i], path, "");
 	}
 	if (!nat->n_pool4 && tun->n_ipv4_local) {
 		struct inet_prefix first = tun->ipv4_local[0];
 
 		first.len = 32;
-		check_wkp_v4(&ld, &first, tun->ipv4_local_pos[0],
+		check_wkp_v4(ld, &first, tun->ipv4_local_pos[0],
 			     "TunnelRouting.IPv4LocalSubnets[0]",
 			     " (the NAT64 source address while NAT64.Pool4 is empty)");
 	}
+}
+
+/* A link URI split as Go's url.Parse and URL.Hostname see it. */
+struct uri_parts {
+	const char *scheme, *hostport; /* hostport: the authority without userinfo */
+	size_t scheme_len, hostport_len;
+	char host[INET_ADDRSTRLEN_MAX]; /* without brackets and IPv6 zone */
+};
+
+/*
+ * Splits scheme://[userinfo@]host[:port][/path][?query][#fragment]. An IPv6 host is in
+ * brackets, maybe with a zone ([fe80::1%eth0], or %25eth0 escaped), which is dropped; an
+ * unbracketed host ends at a last ':' that only digits follow. False when there is no
+ * "://", no host, or a host too long to be an IP literal.
+ */
+static bool uri_split(const char *uri, struct uri_parts *u)
+{
+	const char *sep = strstr(uri, "://"), *auth, *end, *h, *hend, *zone;
+
+	if (!sep)
+		return false;
+	auth = sep + 3;
+	end = auth + strcspn(auth, "/?#");
+	h = end;
+	while (h > auth && h[-1] != '@') /* userinfo ends at the last '@' */
+		h--;
+	*u = (struct uri_parts){uri, h, (size_t)(sep - uri), (size_t)(end - h), ""};
+	if (*h == '[') {
+		h++;
+		if (!(hend = memchr(h, ']', (size_t)(end - h))))
+			return false;
+	} else {
+		hend = end;
+		for (const char *c = end; c > h; c--) {
+			if (c[-1] == ':') {
+				if (strspn(c, "0123456789") == (size_t)(end - c))
+					hend = c - 1;
+				break;
+			}
+		}
+	}
+	if ((zone = memchr(h, '%', (size_t)(hend - h))))
+		hend = zone;
+	if (hend == h || (size_t)(hend - h) >= sizeof(u->host))
+		return false;
+	memcpy(u->host, h, (size_t)(hend - h));
+	u->host[hend - h] = '\0';
+	return true;
+}
+
+/*
+ * The IP literal a link URI dials or listens on, with IPv4-mapped IPv6 (::ffff:a.b.c.d) as
+ * IPv4. False for unix://, host names (the daemon checks those once resolved) and the
+ * unspecified address (a listener on it is not a destination).
+ */
+static bool uri_addr(const char *uri, struct uri_parts *u, struct inet_prefix *a)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff}, zero[16];
+
+	if (!uri_split(uri, u) || (u->scheme_len == 4 && !strncasecmp(uri, "unix", 4)) ||
+	    !inet_addr_parse(u->host, a))
+		return false;
+	if (a->family == AF_INET6 && !memcmp(a->addr, mapped, sizeof(mapped))) {
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+		a->family = AF_INET;
+		a->len = 32;
+	}
+	return memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16) != 0;
+}
+
+/*
+ * The loop guard: with the remote subnet r routed into the TUN, a link to an address inside
+ * it would travel inside the tunnels it carries (why yggdrasil v0.4 dropped tunnel routing).
+ * what names the Peers, InterfacePeers or Listen entry. Only scheme://host:port of the URI
+ * is shown: userinfo and the query may hold passwords.
+ */
+static void check_link(struct config_loader *ld, const struct config_route *r, const char *rpath,
+		       const char *what, const char *uri)
+{
+	char pfx[INET_PREFIXSTRLEN_MAX], addr[INET_ADDRSTRLEN_MAX];
+	struct uri_parts u;
+	struct inet_prefix a;
+
+	if (!uri_addr(uri, &u, &a) || !inet_prefix_contains(&r->prefix, &a))
+		return;
+	perr(ld, r->pos, rpath,
+	     "%s contains %s, the address of %s (%.*s://%.*s): its link would be routed into "
+	     "the overlay it carries; narrow the subnet, or set InstallRoutes: false and route "
+	     "that address outside the TUN",
+	     inet_prefix_format(&r->prefix, pfx), inet_addr_format(&a, addr), what,
+	     (int)u.scheme_len, u.scheme, (int)u.hostport_len, u.hostport);
+}
+
+static void check_links(struct config_loader *ld, const struct config *cfg,
+			const struct config_route *r)
+{
+	char rpath[PATH_MAX_LEN], what[PATH_MAX_LEN + 48], pfx[INET_PREFIXSTRLEN_MAX];
+
+	snprintf(rpath, sizeof(rpath), "TunnelRouting.IPv%cRemoteSubnets[\"%s\"]",
+		 r->prefix.family == AF_INET ? '4' : '6', inet_prefix_format(&r->prefix, pfx));
+	for (size_t i = 0; i < cfg->peers.n; i++) {
+		snprintf(what, sizeof(what), "Peers[%zu]", i);
+		check_link(ld, r, rpath, what, cfg->peers.v[i]);
+	}
+	for (size_t i = 0; i < cfg->n_interface_peers; i++) {
+		const struct config_ifpeers *ip = &cfg->interface_peers[i];
+
+		for (size_t j = 0; j < ip->uris.n; j++) {
+			snprintf(what, sizeof(what), "InterfacePeers[\"%.*s\"][%zu]", PATH_MAX_LEN,
+				 ip->iface, j);
+			check_link(ld, r, rpath, what, ip->uris.v[j]);
+		}
+	}
+	for (size_t i = 0; i < cfg->listen.n; i++) {
+		snprintf(what, sizeof(what), "Listen[%zu]", i);
+		check_link(ld, r, rpath, what, cfg->listen.v[i]);
+	}
+}
+
+/* The rules of TunnelRouting; all but the first need it on. */
+static void check_tunnel(struct config_loader *ld, const struct config *cfg)
+{
+	const struct config_tunnel *tun = &cfg->tunnel;
+
+	if (!tun->is_enabled && !tun->ygg_routing)
+		perr(ld, tun->enable_pos, "TunnelRouting.Enable",
+		     "tunnel routing is off and TunnelRouting.YggdrasilRouting is false, so the "
+		     "TUN would carry nothing; set one of them to true");
+	/* Without InstallRoutes the kernel routes are the operator's, who may keep the peers
+	 * outside the TUN (policy routing, host routes), so nothing here makes a loop. */
+	if (!tun->is_enabled || !tun->install_routes)
+		return;
+	for (size_t i = 0; i < tun->n_ipv4_remote; i++)
+		check_links(ld, cfg, &tun->ipv4_remote[i]);
+	for (size_t i = 0; i < tun->n_ipv6_remote; i++)
+		check_links(ld, cfg, &tun->ipv6_remote[i]);
+}
+
+int config_check(const struct config *cfg, const char *name, FILE *errf)
+{
+	struct config_loader ld = {.name = name};
+
+	check_tunnel(&ld, cfg);
+	if (cfg->nat64.is_enabled)
+		check_nat64(&ld, cfg);
 	return loader_flush(&ld, errf);
 }

@@ -18,7 +18,7 @@ void net_remote_parse(struct config_loader *ld, const struct ckey *k, void *base
 		      const struct cnode *n, const char *path);
 void net_remote_fini(const struct ckey *k, void *base);
 
-/* CKT_LOCAL (replaces the list of k->family) and CKT_CKR_LOCAL (Addresses: appends to both). */
+/* CKT_LOCAL: IPv{4,6}LocalSubnets, [cidr]; replaces the list of k->family. */
 void net_locals_read(struct config_loader *ld, const struct ckey *k, void *base,
 		     const struct cnode *n, const char *path);
 void net_local_fini(const struct ckey *k, void *base);
@@ -26,6 +26,17 @@ void net_local_fini(const struct ckey *k, void *base);
 /* CKT_CKR_REMOTE: yggdrasilckr's RemoteSubnets, {key: [cidr]}; appends to both families. */
 void net_ckr_remote_parse(struct config_loader *ld, const struct ckey *k, void *base,
 			  const struct cnode *n, const char *path);
+
+/* CKT_ADDRESSES: yggdrasilckr's Addresses, [addr/len] of either family; replaces the list. */
+void net_addresses_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			 const struct cnode *n, const char *path);
+void net_addresses_fini(const struct ckey *k, void *base);
+
+/*
+ * TunnelRouting's ckey.loaded: without Enable in the block (nor from an earlier load), a
+ * CKF_IMPLIES_ENABLE key turns tunnel routing on.
+ */
+void net_tunnel_loaded(void *base, unsigned seen);
 
 /* CKT_PREFIX64: NAT64.Prefix (RFC 6052 §2.2). */
 void net_prefix64_init(const struct ckey *k, void *base);

@@ -64,6 +64,10 @@ static const char *const error_cases[] = {
 	"39-yaml-tag.yaml",
 	"40-nonglobal-pool.yaml",
 	"41-txqueuelen-range.yaml",
+	"42-loop-guard-peer.yaml",
+	"43-addresses-bad.yaml",
+	"44-ygg-routing-off-disabled.yaml",
+	"45-remote6-covers-ygg.yaml",
 };
 /* clang-format on */
 
@@ -78,6 +82,8 @@ static const char *const ok_cases[] = {
 	"56-wkp-default-route.yaml",
 	"57-nodeinfo.yaml",
 	"58-json-input.json",
+	"59-yggdrasilckr.conf",
+	"60-v03-tunnel.conf",
 };
 /* clang-format on */
 
@@ -198,6 +204,16 @@ static bool prefixes_eq(const struct inet_prefix *a, const struct inet_prefix *b
 	return true;
 }
 
+/* Addresses keep their host bits: the whole address counts, not only the prefix. */
+static bool addrs_eq(const struct inet_prefix *a, const struct inet_prefix *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].family != b[i].family || a[i].len != b[i].len ||
+		    memcmp(a[i].addr, b[i].addr, sizeof(a[i].addr)))
+			return false;
+	return true;
+}
+
 static bool routes_eq(const struct config_route *a, const struct config_route *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -241,7 +257,8 @@ static bool cfg_equal(const struct config *a, const struct config *b)
 	SAME((!a->nodeinfo && !b->nodeinfo) ||
 		 (a->nodeinfo && b->nodeinfo && cnode_equal(a->nodeinfo, b->nodeinfo)),
 	     "NodeInfo");
-	SAME(ta->is_enabled == tb->is_enabled && ta->install_routes == tb->install_routes,
+	SAME(ta->is_enabled == tb->is_enabled && ta->install_routes == tb->install_routes &&
+		 ta->ygg_routing == tb->ygg_routing,
 	     "TunnelRouting flags");
 	SAME(ta->n_ipv4_remote == tb->n_ipv4_remote &&
 		 routes_eq(ta->ipv4_remote, tb->ipv4_remote, ta->n_ipv4_remote),
@@ -255,6 +272,9 @@ static bool cfg_equal(const struct config *a, const struct config *b)
 	SAME(ta->n_ipv6_local == tb->n_ipv6_local &&
 		 prefixes_eq(ta->ipv6_local, tb->ipv6_local, ta->n_ipv6_local),
 	     "IPv6LocalSubnets");
+	SAME(ta->n_addresses == tb->n_addresses &&
+		 addrs_eq(ta->addresses, tb->addresses, ta->n_addresses),
+	     "Addresses");
 	SAME(na->is_enabled == nb->is_enabled && prefix_eq(&na->prefix, &nb->prefix),
 	     "NAT64 Enable/Prefix");
 	SAME(na->n_pool4 == nb->n_pool4 && prefixes_eq(na->pool4, nb->pool4, na->n_pool4),
@@ -654,6 +674,104 @@ Test(loader, load_file_errors)
 	config_fini(&cfg);
 }
 
+/* yggdrasilckr has no Enable: its keys turn the block on, unless Enable is given. */
+Test(loader, tunnel_enable_implied)
+{
+	static const struct {
+		const char *text;
+		bool is_enabled;
+		unsigned enable_line, enable_col;
+	} cases[] = {
+	    {"TunnelRouting:\n  RemoteSubnets: {}\n", true, 0, 0},
+	    {"TunnelRouting:\n  YggdrasilRouting: true\n", true, 0, 0},
+	    {"TunnelRouting: {Addresses: []}\n", true, 0, 0},
+	    {"{ tunnelrouting: { addresses: [ \"10.5.0.1/24\" ] } }\n", true, 0, 0},
+	    {"TunnelRouting:\n  Enable: false\n  Addresses: [10.5.0.1/24]\n", false, 2, 11},
+	    {"TunnelRouting:\n  RemoteSubnets: {}\n  Enable: false\n", false, 3, 11},
+	    {"TunnelRouting:\n  IPv4RemoteSubnets: {}\n  IPv4LocalSubnets: []\n", false, 0, 0},
+	    {"TunnelRouting:\n  InstallRoutes: true\n", false, 0, 0},
+	    {"TunnelRouting: {}\n", false, 0, 0},
+	    {"TunnelRouting:\n", false, 0, 0},
+	};
+	struct config cfg;
+	char *msgs;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		cr_expect_eq(load_str(&cfg, cases[i].text, &msgs), 0, "%s: %s", cases[i].text,
+			     msgs);
+		cr_expect_eq(cfg.tunnel.is_enabled, cases[i].is_enabled, "%s", cases[i].text);
+		cr_expect_eq(cfg.tunnel.enable_pos.line, cases[i].enable_line, "%s", cases[i].text);
+		cr_expect_eq(cfg.tunnel.enable_pos.col, cases[i].enable_col, "%s", cases[i].text);
+		free(msgs);
+		config_fini(&cfg);
+	}
+	/* An Enable from an earlier load on top of which this one is read wins as well. */
+	config_init(&cfg);
+	cr_assert_eq(load_str(&cfg, "TunnelRouting: {Enable: false}\n", &msgs), 0);
+	free(msgs);
+	cr_assert_eq(load_str(&cfg, "TunnelRouting: {RemoteSubnets: {}}\n", &msgs), 0);
+	free(msgs);
+	cr_expect_not(cfg.tunnel.is_enabled);
+	config_fini(&cfg);
+}
+
+Test(loader, addresses_keep_host_bits)
+{
+	struct config cfg;
+	char *msgs, p[INET_PREFIXSTRLEN_MAX];
+
+	config_init(&cfg);
+	cr_assert_eq(load_str(&cfg,
+			      "TunnelRouting:\n  Addresses: [10.5.0.1/24, \"2001:db8:5::1/64\", "
+			      "10.6.0.9/32]\n",
+			      &msgs),
+		     0, "%s", msgs);
+	free(msgs);
+	cr_assert_eq(cfg.tunnel.n_addresses, 3);
+	cr_expect_str_eq(inet_prefix_format(&cfg.tunnel.addresses[0], p), "10.5.0.1/24");
+	cr_expect_str_eq(inet_prefix_format(&cfg.tunnel.addresses[1], p), "2001:db8:5::1/64");
+	cr_expect_str_eq(inet_prefix_format(&cfg.tunnel.addresses[2], p), "10.6.0.9/32");
+	cr_expect_eq(cfg.tunnel.addresses[1].family, AF_INET6);
+	cr_expect_eq(cfg.tunnel.addresses_pos[1].line, 2);
+	cr_expect_eq(cfg.tunnel.addresses_pos[1].col, 28);
+	/* They are no longer merged into the local subnets. */
+	cr_expect_eq(cfg.tunnel.n_ipv4_local, 0);
+	cr_expect_eq(cfg.tunnel.n_ipv6_local, 0);
+	/* A list in the file replaces the one before. */
+	cr_assert_eq(load_str(&cfg, "TunnelRouting: {Addresses: [10.7.0.1/16]}\n", &msgs), 0);
+	free(msgs);
+	cr_expect_eq(cfg.tunnel.n_addresses, 1);
+	cr_expect_eq(load_str(&cfg, "TunnelRouting: {Addresses: 10.5.0.1/24}\n", &msgs), -EINVAL);
+	cr_expect_str_eq(msgs, "t:1:28: TunnelRouting.Addresses: expected a list of addresses "
+			       "with prefix lengths, got a string\n");
+	free(msgs);
+	cr_expect_eq(cfg.tunnel.n_addresses, 1, "a bad value leaves the field as it was");
+	config_fini(&cfg);
+}
+
+/* The loop guard needs the routes ygg64 installs; without them the operator routes. */
+Test(loader, loop_guard_needs_install_routes)
+{
+	static const char text[] =
+	    "Peers: [tcp://192.0.2.1:1]\n"
+	    "TunnelRouting:\n"
+	    "  Enable: true\n"
+	    "  InstallRoutes: false\n"
+	    "  IPv4RemoteSubnets:\n"
+	    "    0.0.0.0/0: 8a9b0c1d2e3f405162738495a6b7c8d9eafb0c1d2e3f405162738495a6b7c8d9\n";
+	struct config cfg;
+	char *msgs;
+
+	cr_expect_eq(load_text(&cfg, "t", text, strlen(text), &msgs), 0, "%s", msgs);
+	free(msgs);
+	cfg.tunnel.install_routes = true;
+	cr_expect_eq(config_check(&cfg, "t", NULL), -EINVAL);
+	cfg.tunnel.is_enabled = false;
+	cr_expect_eq(config_check(&cfg, "t", NULL), 0, "only while tunnel routing is on");
+	config_fini(&cfg);
+}
+
 Test(loader, check_defaults_and_no_name_positions)
 {
 	struct config cfg;
@@ -674,6 +792,17 @@ Test(loader, check_defaults_and_no_name_positions)
 			 "x: NAT64.Enable: NAT64 needs an IPv4 address: set NAT64.Pool4 or "
 			 "TunnelRouting.IPv4LocalSubnets\n");
 	free(msgs);
+	cfg.nat64.is_enabled = false;
+	cfg.tunnel.ygg_routing = false;
+	f = open_memstream(&msgs, &len);
+	cr_expect_eq(config_check(&cfg, "x", f), -EINVAL);
+	fclose(f);
+	cr_expect_str_eq(msgs, "x: TunnelRouting.Enable: tunnel routing is off and "
+			       "TunnelRouting.YggdrasilRouting is false, so the TUN would carry "
+			       "nothing; set one of them to true\n");
+	free(msgs);
+	cfg.tunnel.is_enabled = true;
+	cr_expect_eq(config_check(&cfg, "x", NULL), 0);
 	config_fini(&cfg);
 }
 
@@ -789,8 +918,8 @@ Test(yaml, strings_round_trip)
 	    "\xc2\x85",
 	    "\xc2\x86\xc2\x9f",
 	    "\xef\xbf\xbe",
-	    "\xef\xbb\xbf"
-	    "bom",
+	    ("\xef\xbb\xbf"
+	     "bom"), /* a BOM, then text: split so that \xbf does not swallow the b */
 	    "&a",
 	    "*a",
 	    "!t",
