@@ -2,12 +2,20 @@
  * daemon: composition root (see daemon.h).
  *
  * Owns: the uv loop, the SIGINT/SIGTERM handlers, the packet pool, the node key, the core
- * (peering and routing) and the admin socket.
+ * (peering, routing, tunnel routing), the TUN with the addresses and routes it installs, and
+ * the admin socket.
  * Invariants: only this file calls uv_run(); every handle it opens is counted in open_handles
  * and released by on_close(), and each module reports the end of its own close, so
  * uv_loop_close() returns 0 once daemon_run() has returned. Shutdown is two-phase:
  * daemon_stop() asks the admin socket, the core and the signal handles to close, the loop drains
  * the close callbacks and then ends by itself because nothing is left active.
+ *
+ * Tunnel routing (TunnelRouting): the daemon puts the local addresses on the TUN (every /32 or
+ * /128 local subnet, and yggdrasilckr's Addresses), routes every remote subnet into it with
+ * the first local address of the family as the preferred source (InstallRoutes), now and as
+ * the admin socket adds or removes subnets (the core's route hook), and installs the loop
+ * guard: the peer sockets carry DAEMON_GUARD_MARK and two policy rules keep them off the TUN
+ * (tun.h's tun_guard). The TUN removes all of it when it closes, on any clean exit.
  *
  * Timers: none of its own; the core runs the router's 1 s tick.
  */
@@ -15,10 +23,15 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -37,6 +50,17 @@
  * tailroom; the pool is allocated once and pages that are never used are never touched.
  */
 enum { DAEMON_POOL_PKTS = 256 };
+
+/*
+ * The tunnel-routing loop guard (tun.h): the socket mark of our peer sockets, the TUN's
+ * interface group and the priority of the first of the two policy rules. One ygg64 with tunnel
+ * routing per network namespace: a second one would share the rules.
+ */
+enum {
+	DAEMON_GUARD_MARK = 0x796767, /* "ygg" */
+	DAEMON_GUARD_GROUP = 0x796767,
+	DAEMON_GUARD_PREF = 32000, /* before the main table's rule (32766) */
+};
 
 struct daemon {
 	uv_loop_t loop;
@@ -58,6 +82,8 @@ struct daemon {
 	uint8_t address[16];
 	uint8_t subnet[8];
 	uint64_t started_ms;
+	/* tunnel routing: the preferred source of each family's routes (len 0: none) */
+	struct inet_prefix src4, src6;
 };
 
 static void on_close(uv_handle_t *h)
@@ -126,10 +152,10 @@ static void on_tun_packet(void *ctx, struct pkt *p)
 {
 	struct daemon *d = ctx;
 
-	core_send_ip6(d->core, p);
+	core_send_ip(d->core, p);
 }
 
-static void on_core_ip6(void *ctx, struct pkt *p)
+static void on_core_ip(void *ctx, struct pkt *p)
 {
 	struct daemon *d = ctx;
 
@@ -138,18 +164,25 @@ static void on_core_ip6(void *ctx, struct pkt *p)
 
 static int start_tun(struct daemon *d)
 {
-	uint32_t mtu = core_ip6_mtu(d->core);
+	uint32_t mtu = core_ip_mtu(d->core);
+	const struct config_tunnel *tr = &d->cfg->tunnel;
 	struct tun_params tp = {
 	    .ifname = d->cfg->if_name,
 	    .mtu = mtu,
 	    .txqueuelen = (uint32_t)d->cfg->if_txqueuelen,
-	    .addr6 = d->address,
+	    /* YggdrasilRouting: false leaves the TUN without 200::/7 (yggdrasilckr's option) */
+	    .addr6 = !tr->is_enabled || tr->ygg_routing ? d->address : NULL,
 	    .pool = d->pool,
 	    .recv = on_tun_packet,
 	    .ctx = d,
 	};
 
 	if (!strcmp(d->cfg->if_name, "none")) {
+		if (tr->is_enabled) {
+			log_error("TunnelRouting is enabled, but IfName is none: there is no TUN to "
+				  "route its subnets into");
+			return -EINVAL;
+		}
 		log_info("TUN disabled (IfName: none)");
 		return 0;
 	}
@@ -158,7 +191,7 @@ static int start_tun(struct daemon *d)
 		return -EIO;
 	d->tun_open = true;
 	d->open_handles++;
-	core_set_ip6_output(d->core, on_core_ip6, d);
+	core_set_ip_output(d->core, on_core_ip, d);
 	return 0;
 }
 
@@ -173,8 +206,181 @@ static int start_signal(struct daemon *d, uv_signal_t *s, int signum)
 	return uv_signal_start(s, on_signal, signum);
 }
 
-/* Parses "user[:group]" and switches to it. Without a group, the user's primary group. */
-static int drop_privileges(const char *spec)
+/* ---- tunnel routing: addresses, routes, loop guard ---- */
+
+/*
+ * The preferred source of the family's routes: its first host-length local subnet, else the
+ * address of its first Address; len 0 when there is none.
+ */
+static void pick_source(struct daemon *d, uint8_t family, struct inet_prefix *out)
+{
+	const struct config_tunnel *t = &d->cfg->tunnel;
+	const struct inet_prefix *v = family == AF_INET ? t->ipv4_local : t->ipv6_local;
+	size_t n = family == AF_INET ? t->n_ipv4_local : t->n_ipv6_local;
+	unsigned host = family == AF_INET ? 32 : 128;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].len == host) {
+			*out = v[i];
+			return;
+		}
+	}
+	for (size_t i = 0; i < t->n_addresses; i++) {
+		if (t->addresses[i].family == family) {
+			*out = t->addresses[i];
+			out->len = (uint8_t)host;
+			return;
+		}
+	}
+}
+
+static int on_route_hook(void *ctx, bool is_add, const struct inet_prefix *p)
+{
+	struct daemon *d = ctx;
+	const struct inet_prefix *src = p->family == AF_INET ? &d->src4 : &d->src6;
+
+	if (!d->cfg->tunnel.install_routes)
+		return 0; /* InstallRoutes: false: routing is the admin's */
+	if (is_add)
+		return tun_add_route(d->tun, p, src->len ? src : NULL);
+	return tun_del_route(d->tun, p);
+}
+
+static bool same_addr(const struct inet_prefix *a, const struct inet_prefix *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+struct route_walk {
+	struct daemon *d;
+	int err;
+};
+
+static void install_one(void *ctx, const struct inet_prefix *p, const uint8_t *key)
+{
+	struct route_walk *w = ctx;
+	char ps[INET_PREFIXSTRLEN_MAX], hex[17];
+
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	log_info("TunnelRouting: %s -> %s...", inet_prefix_format(p, ps), hex);
+	if (!w->err)
+		w->err = on_route_hook(w->d, true, p);
+}
+
+/* Warns about a family that has remote subnets but no local one: nothing could be sent. */
+static void warn_no_local(const struct config_tunnel *t, uint8_t family)
+{
+	size_t nr = family == AF_INET ? t->n_ipv4_remote : t->n_ipv6_remote;
+	size_t nl = family == AF_INET ? t->n_ipv4_local : t->n_ipv6_local;
+	const char *f = family == AF_INET ? "IPv4" : "IPv6";
+
+	for (size_t i = 0; i < t->n_addresses; i++)
+		nl += t->addresses[i].family == family;
+	if (nr && !nl)
+		log_warn("TunnelRouting: %s remote subnets but no %sLocalSubnets or %s Addresses: "
+			 "every %s packet from the TUN will be refused (its source is not local)",
+			 f, f, f, f);
+}
+
+/*
+ * The local addresses on the TUN, a kernel route per remote subnet (InstallRoutes), the loop
+ * guard and the route hook for the admin socket's changes. A failure stops the start.
+ */
+static int start_tunnel(struct daemon *d)
+{
+	const struct config_tunnel *t = &d->cfg->tunnel;
+	const struct tun_guard g = {DAEMON_GUARD_MARK, DAEMON_GUARD_GROUP, DAEMON_GUARD_PREF};
+	struct route_walk w = {d, 0};
+	int r;
+
+	warn_no_local(t, AF_INET);
+	warn_no_local(t, AF_INET6);
+	if (!t->ygg_routing)
+		log_info("TunnelRouting: YggdrasilRouting is false: no 200::/7 traffic on the TUN");
+	for (int fam = 0; fam < 2; fam++) {
+		const struct inet_prefix *v = fam ? t->ipv6_local : t->ipv4_local;
+		size_t n = fam ? t->n_ipv6_local : t->n_ipv4_local;
+		unsigned host = fam ? 128 : 32;
+
+		for (size_t i = 0; i < n; i++) {
+			bool is_listed = false;
+
+			if (v[i].len != host)
+				continue; /* a network behind this node, not an address of it */
+			for (size_t j = 0; j < t->n_addresses; j++)
+				is_listed |= same_addr(&v[i], &t->addresses[j]);
+			if (!is_listed && (r = tun_add_addr(d->tun, &v[i])) < 0)
+				return r;
+		}
+	}
+	for (size_t i = 0; i < t->n_addresses; i++)
+		if ((r = tun_add_addr(d->tun, &t->addresses[i])) < 0)
+			return r;
+	pick_source(d, AF_INET, &d->src4);
+	pick_source(d, AF_INET6, &d->src6);
+	core_foreach_remote_subnet(d->core, install_one, &w);
+	if (w.err < 0)
+		return w.err;
+	if (!t->install_routes)
+		log_info("TunnelRouting: InstallRoutes is false: no kernel routes installed");
+	r = tun_guard_install(d->tun, &g);
+	if (r < 0)
+		return r;
+	core_set_sock_mark(d->core, DAEMON_GUARD_MARK);
+	core_set_route_hook(d->core, on_route_hook, d);
+	return 0;
+}
+
+/*
+ * Keys that are accepted but whose feature is not built yet: refused (NAT64, which would
+ * otherwise leave its clients without a route) or warned about at every start (multicast).
+ */
+static int check_unbuilt(const struct config *cfg)
+{
+	size_t nmc = 0;
+
+	if (cfg->nat64.is_enabled) {
+		log_error("NAT64.Enable is true, but this ygg64 has no NAT64 translator yet; set "
+			  "it to false (the rest of the NAT64 block is kept)");
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < cfg->n_mcast; i++)
+		nmc += cfg->mcast[i].beacon || cfg->mcast[i].listen;
+	if (nmc)
+		log_warn("MulticastInterfaces: multicast peer discovery is not built yet: its %zu "
+			 "entr%s ignored (no beacons sent, none listened for); configure Peers or "
+			 "Listen, or set MulticastInterfaces: [] to silence this",
+			 nmc, nmc == 1 ? "y is" : "ies are");
+	if (!cfg->tunnel.is_enabled && (cfg->tunnel.n_ipv4_remote || cfg->tunnel.n_ipv6_remote))
+		log_warn("TunnelRouting.Enable is false: its %zu remote subnets are not used",
+			 cfg->tunnel.n_ipv4_remote + cfg->tunnel.n_ipv6_remote);
+	return 0;
+}
+
+/*
+ * Keeps CAP_NET_ADMIN across setuid, and nothing else: with tunnel routing, every new peer
+ * socket carries the loop guard's SO_MARK and the admin socket changes kernel routes.
+ */
+static int keep_net_admin(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	memset(c, 0, sizeof(c));
+	c[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
+	c[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
+	if (syscall(SYS_capset, &h, c) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Parses "user[:group]" and switches to it. Without a group, the user's primary group. With
+ * is_net_admin, CAP_NET_ADMIN stays (keep_net_admin).
+ */
+static int drop_privileges(const char *spec, bool is_net_admin)
 {
 	char *name = xstrdup(spec), *colon = strchr(name, ':');
 	struct passwd *pw;
@@ -200,12 +406,22 @@ static int drop_privileges(const char *spec)
 		}
 		gid = gr->gr_gid;
 	}
+	if (is_net_admin && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0) {
+		r = -errno;
+		log_error_errno(r, "-user: cannot keep CAP_NET_ADMIN");
+		goto out;
+	}
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
 		r = -errno;
 		log_error_errno(r, "-user: cannot switch to %s", spec);
 		goto out;
 	}
-	log_info("Dropped privileges to uid %u gid %u", (unsigned)pw->pw_uid, (unsigned)gid);
+	if (is_net_admin && (r = keep_net_admin()) < 0) {
+		log_error_errno(r, "-user: cannot keep CAP_NET_ADMIN for tunnel routing");
+		goto out;
+	}
+	log_info("Dropped privileges to uid %u gid %u%s", (unsigned)pw->pw_uid, (unsigned)gid,
+		 is_net_admin ? ", keeping CAP_NET_ADMIN (tunnel routing)" : "");
 out:
 	free(name);
 	return r;
@@ -229,6 +445,9 @@ int daemon_start(struct daemon *d, const char *user)
 		log_info("Your IPv6 subnet is %s/64", inet_ntop6(full, buf));
 	}
 
+	r = check_unbuilt(d->cfg);
+	if (r < 0)
+		return r;
 	r = start_signal(d, &d->sigint, SIGINT);
 	if (r == 0)
 		r = start_signal(d, &d->sigterm, SIGTERM);
@@ -239,6 +458,8 @@ int daemon_start(struct daemon *d, const char *user)
 	/* Privileged set-up: the TUN with its address and routes, then the listeners. */
 	r = start_tun(d);
 	if (r < 0)
+		return r;
+	if (d->tun && d->cfg->tunnel.is_enabled && (r = start_tunnel(d)) < 0)
 		return r;
 	d->core_open = true;
 	d->open_handles++; /* the core counts as one handle until its close completes */
@@ -257,7 +478,7 @@ int daemon_start(struct daemon *d, const char *user)
 	if (r < 0)
 		return r;
 	if (user) {
-		r = drop_privileges(user);
+		r = drop_privileges(user, d->cfg->tunnel.is_enabled);
 		if (r < 0)
 			return r;
 	}

@@ -1,10 +1,17 @@
 /*
  * core: the facade (see core.h). It owns the peer table (links), the router (routing state),
- * the session table (end-to-end encryption), the IPv6 adapter (rwc) and the protocol messages
- * (ctrl), and is the only place where they meet:
+ * the session table (end-to-end encryption), the IPv6 adapter (rwc), tunnel routing (ckr, when
+ * TunnelRouting is enabled) and the protocol messages (ctrl), and is the only place where they
+ * meet:
  *
- *   TUN → core_send_ip6 → rwc → [01] → session → router → peer (link)
- *   link → peer → router → session → [01] rwc → TUN output / [02] ctrl
+ *   TUN → core_send_ip → rwc (IPv6 to 200::/7) or ckr (the rest) → [01] → session → router
+ *       → peer (link)
+ *   link → peer → router → session → [01] rwc or ckr (by destination, as on the way out)
+ *       → TUN output / [02] ctrl
+ *
+ * A [01] payload is one raw IP packet, IPv6 or IPv4 (tunnel routing's wire format is
+ * yggdrasilckr's: no other header). Where it goes is decided by is_overlay6() alone, in both
+ * directions, so a packet can never reach the other module's checks.
  *
  * Frames flow peer → router through router_handle_frame() and router → peer through
  * peer_send(); link events become router_link_up()/router_link_down(); path notifies teach the
@@ -21,6 +28,8 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +37,14 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "core/ckr.h"
 #include "core/peer.h"
 #include "core/router.h"
 #include "core/rwc.h"
 #include "core/ctrl.h"
 #include "core/session.h"
 #include "crypto/keys.h"
+#include "lib/inet.h"
 #include "lib/list.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -50,13 +61,19 @@ struct core {
 	struct peer_table *peers;
 	struct session_table *sessions;
 	struct rwc *rwc;
+	struct ckr *ckr; /* NULL unless TunnelRouting is enabled */
 	struct ctrl *ctrl;
-	core_ip6_cb *ip6_out;
-	void *ip6_ctx;
+	core_ip_cb *ip_out;
+	void *ip_ctx;
+	core_route_hook *route_hook;
+	void *route_ctx;
+	bool ygg_routing; /* YggdrasilRouting (always true without tunnel routing) */
+	uint64_t ygg_out_dropped, ygg_in_dropped, off_dropped, loop_refused;
+	char guard_err[256]; /* core_add_peer's loop guard message (its *err points here) */
 	uv_timer_t tick;
 	uint8_t key[32];
 	uint64_t bad_core_type; /* decrypted payloads of an unknown core type */
-	uint64_t no_tun;        /* IPv6 packets for us while no TUN is attached */
+	uint64_t no_tun;        /* IP packets for us while no TUN is attached */
 	unsigned closing;       /* close completions still awaited */
 	core_closed_cb *done;
 	void *done_arg;
@@ -122,6 +139,37 @@ static void on_session_send(void *ctx, const uint8_t dest[32], struct pkt *msg)
 	router_send(c->router, dest, msg, uv_now(c->loop));
 }
 
+/*
+ * Which module takes an IP packet, in both directions: the IPv6 adapter for IPv6 to 200::/7
+ * (and for IPv6 too short to tell, which rwc counts as malformed), tunnel routing for IPv4 and
+ * for IPv6 to anywhere else (sessions spec §7.4: Yggdrasil destinations never use it).
+ */
+static bool is_overlay6(const struct pkt *p)
+{
+	return p->len >= 1 && p->data[0] >> 4 == 6 &&
+	       (p->len < 40 || (p->data[24] & 0xfe) == ADDR_PREFIX);
+}
+
+/* A [01] payload from the authenticated key source. Consumes p. */
+static void ip_from_core(struct core *c, const uint8_t source[32], struct pkt *p)
+{
+	uint64_t now = uv_now(c->loop);
+
+	if (is_overlay6(p)) {
+		if (c->ygg_routing) {
+			rwc_from_core(c->rwc, source, p, now);
+			return;
+		}
+		c->ygg_in_dropped++;
+	} else if (c->ckr) {
+		ckr_from_core(c->ckr, source, p, now);
+		return;
+	} else {
+		c->off_dropped++;
+	}
+	pkt_free(p);
+}
+
 /* A decrypted core payload: its first byte says who takes it (sessions spec §3.1). */
 static void on_session_deliver(void *ctx, const uint8_t source[32], struct pkt *payload)
 {
@@ -135,7 +183,7 @@ static void on_session_deliver(void *ctx, const uint8_t source[32], struct pkt *
 	type = payload->data[0];
 	pkt_pull(payload, 1);
 	if (type == RWC_TYPE_TRAFFIC) {
-		rwc_from_core(c->rwc, source, payload, uv_now(c->loop));
+		ip_from_core(c, source, payload);
 	} else if (type == CTRL_CORE_TYPE) {
 		ctrl_handle(c->ctrl, source, payload, uv_now(c->loop));
 	} else {
@@ -161,16 +209,16 @@ static void on_rwc_lookup(void *ctx, const uint8_t partial[32])
 	router_lookup(c->router, partial, uv_now(c->loop));
 }
 
-static void on_rwc_to_tun(void *ctx, struct pkt *p)
+static void on_to_tun(void *ctx, struct pkt *p)
 {
 	struct core *c = ctx;
 
-	if (!c->ip6_out) {
+	if (!c->ip_out) {
 		c->no_tun++;
 		pkt_free(p);
 		return;
 	}
-	c->ip6_out(c->ip6_ctx, p);
+	c->ip_out(c->ip_ctx, p);
 }
 
 static uint64_t on_routing_entries(void *ctx)
@@ -232,6 +280,169 @@ static uint64_t on_unix_time(void *ctx)
 	return (uint64_t)time(NULL);
 }
 
+/* ---- tunnel routing: set-up and the loop guard ---- */
+
+static void on_ckr_send(void *ctx, const uint8_t dest[32], struct pkt *p)
+{
+	struct core *c = ctx;
+
+	session_send(c->sessions, dest, p, uv_now(c->loop));
+}
+
+/* A socket address as a host prefix; an IPv4-mapped IPv6 one as IPv4. */
+static bool prefix_of_sa(const struct sockaddr *sa, struct inet_prefix *a)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET) {
+		a->family = AF_INET;
+		a->len = 32;
+		memcpy(a->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	memcpy(a->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	if (!memcmp(a->addr, mapped, sizeof(mapped))) {
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+		a->family = AF_INET;
+		a->len = 32;
+	} else {
+		a->family = AF_INET6;
+		a->len = 128;
+	}
+	return true;
+}
+
+static bool is_unspecified(const struct inet_prefix *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
+}
+
+static void key_prefix_hex(const uint8_t key[32], char out[17])
+{
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", key[i]);
+}
+
+/*
+ * The loop guard (nat64-requirements §F 49), for peer.c: a link to or from an address that a
+ * remote subnet covers would carry itself, once the kernel routes that address into our TUN.
+ */
+static bool on_addr_allowed(void *ctx, const struct sockaddr *sa, char *why, size_t len)
+{
+	struct core *c = ctx;
+	char a[INET_ADDRSTRLEN_MAX], r[INET_PREFIXSTRLEN_MAX], k[17];
+	struct inet_prefix ap, rp = {0};
+	struct ckr_route_info ri;
+
+	/* InstallRoutes: false: the kernel's routes are the admin's; the socket guard remains. */
+	if (!c->ckr || !c->cfg->tunnel.install_routes || !prefix_of_sa(sa, &ap) ||
+	    !ckr_route_for(c->ckr, &ap, &ri))
+		return true;
+	rp.family = ri.family;
+	rp.len = ri.len;
+	memcpy(rp.addr, ri.addr, sizeof(rp.addr));
+	key_prefix_hex(ri.key, k);
+	snprintf(why, len,
+		 "%s is inside the tunnel-routed subnet %s (to %s...): a link there would be "
+		 "routed into the overlay it carries",
+		 inet_addr_format(&ap, a), inet_prefix_format(&rp, r), k);
+	c->loop_refused++;
+	return false;
+}
+
+struct cover_walk {
+	const struct inet_prefix *p;
+	char *err;
+	size_t errlen;
+	bool is_covered;
+};
+
+static bool cover_one(void *ctx, const struct sockaddr *sa, const char *what)
+{
+	struct cover_walk *w = ctx;
+	char a[INET_ADDRSTRLEN_MAX], r[INET_PREFIXSTRLEN_MAX];
+	struct inet_prefix ap;
+
+	if (!prefix_of_sa(sa, &ap) || is_unspecified(&ap) || !inet_prefix_contains(w->p, &ap))
+		return true;
+	snprintf(w->err, w->errlen,
+		 "%s covers %s, the address of %s: its link would be routed into the overlay it "
+		 "carries",
+		 inet_prefix_format(w->p, r), inet_addr_format(&ap, a), what);
+	w->is_covered = true;
+	return false;
+}
+
+/* The loop guard for a new remote subnet p: true (err set) when it covers a link's address. */
+static bool covers_a_link(const struct core *c, const struct inet_prefix *p, char *err,
+			  size_t errlen)
+{
+	struct cover_walk w = {p, err, errlen, false};
+
+	if (!c->cfg->tunnel.install_routes)
+		return false; /* as on_addr_allowed */
+	peer_foreach_addr(c->peers, cover_one, &w);
+	return w.is_covered;
+}
+
+static const char *ckr_add_error(int r)
+{
+	return r == -EEXIST ? "remote subnet already exists"
+			    : "not an IPv4 or IPv6 prefix outside 200::/7 (Yggdrasil's own space)";
+}
+
+/*
+ * Builds ckr from TunnelRouting: the remote subnets (each to a key that is not ours) and the
+ * local subnets, plus each of Addresses as a host prefix. The config was checked when loaded
+ * (config_check), so only what it cannot know fails here. false after logging why.
+ */
+static bool tunnel_new(struct core *c, const struct config *cfg)
+{
+	const struct config_tunnel *t = &cfg->tunnel;
+	const struct ckr_cbs cbs = {.ctx = c, .send = on_ckr_send, .to_tun = on_to_tun};
+	char s[INET_PREFIXSTRLEN_MAX];
+	int r;
+
+	c->ckr = ckr_new(rwc_mtu(c->rwc), c->pool, &cbs);
+	for (int fam = 0; fam < 2; fam++) {
+		const struct config_route *v = fam ? t->ipv6_remote : t->ipv4_remote;
+		size_t n = fam ? t->n_ipv6_remote : t->n_ipv4_remote;
+
+		for (size_t i = 0; i < n; i++) {
+			inet_prefix_format(&v[i].prefix, s);
+			if (!memcmp(v[i].key, c->key, sizeof(c->key))) {
+				log_error("TunnelRouting: %s (at %u:%u) is routed to this node's own key",
+					  s, v[i].pos.line, v[i].pos.col);
+				return false;
+			}
+			r = ckr_add_route(c->ckr, &v[i].prefix, v[i].key);
+			if (r < 0) {
+				log_error("TunnelRouting: %s (at %u:%u): %s", s, v[i].pos.line,
+					  v[i].pos.col, ckr_add_error(r));
+				return false;
+			}
+		}
+	}
+	for (size_t i = 0; i < t->n_ipv4_local; i++)
+		ckr_add_local(c->ckr, &t->ipv4_local[i]);
+	for (size_t i = 0; i < t->n_ipv6_local; i++)
+		ckr_add_local(c->ckr, &t->ipv6_local[i]);
+	for (size_t i = 0; i < t->n_addresses; i++) {
+		struct inet_prefix h = t->addresses[i];
+
+		h.len = h.family == AF_INET ? 32 : 128;
+		ckr_add_local(c->ckr, &h); /* -EEXIST: listed as a local subnet too */
+	}
+	c->ygg_routing = t->ygg_routing;
+	return true;
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct core *c = container_of(t, struct core, tick);
@@ -260,6 +471,7 @@ struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct ke
 		.link_up = on_link_up,
 		.link_down = on_link_down,
 		.frame = on_frame,
+		.addr_allowed = on_addr_allowed,
 	};
 	const struct session_cbs scbs = {
 		.ctx = c,
@@ -271,7 +483,7 @@ struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct ke
 		.ctx = c,
 		.send = on_core_payload,
 		.lookup = on_rwc_lookup,
-		.to_tun = on_rwc_to_tun,
+		.to_tun = on_to_tun,
 	};
 	const struct ctrl_cbs ccbs = {
 		.ctx = c,
@@ -301,8 +513,9 @@ struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct ke
 	c->rwc = rwc_new(c->key, mtu, pool, &wcbs);
 	c->ctrl = ctrl_new(c->key, rwc_mtu(c->rwc), nodeinfo, nlen, pool, &ccbs);
 	free(nodeinfo);
+	c->ygg_routing = true;
 	c->peers = peer_table_new(loop, cfg, kp, pool, &pcbs);
-	if (!c->peers || !c->ctrl) {
+	if (!c->peers || !c->ctrl || (cfg->tunnel.is_enabled && !tunnel_new(c, cfg))) {
 		core_free(c);
 		return NULL;
 	}
@@ -353,6 +566,7 @@ void core_free(struct core *c)
 		return;
 	peer_table_free(c->peers);
 	ctrl_free(c->ctrl);
+	ckr_free(c->ckr);
 	rwc_free(c->rwc);
 	session_table_free(c->sessions);
 	router_free(c->router);
@@ -361,6 +575,23 @@ void core_free(struct core *c)
 
 int core_add_peer(struct core *c, const char *uri, const char *iface, const char **err)
 {
+	struct peer_uri u;
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	char port[8];
+
+	/* The loop guard for a literal address now; host names are checked when resolved. */
+	if (c->ckr && peer_uri_parse(uri, false, &u, err) == 0 && u.scheme != PEER_UNIX) {
+		snprintf(port, sizeof(port), "%u", u.port);
+		if (getaddrinfo(u.host, port, &hints, &ai) == 0 && ai &&
+		    !on_addr_allowed(c, ai->ai_addr, c->guard_err, sizeof(c->guard_err))) {
+			freeaddrinfo(ai);
+			*err = c->guard_err;
+			return -EPERM;
+		}
+		if (ai)
+			freeaddrinfo(ai);
+	}
 	return peer_add(c->peers, uri, iface, err);
 }
 
@@ -520,18 +751,168 @@ void core_query_cancel(struct core *c, int64_t id)
 	ctrl_cancel(c->ctrl, id);
 }
 
-void core_set_ip6_output(struct core *c, core_ip6_cb *cb, void *ctx)
+void core_set_ip_output(struct core *c, core_ip_cb *cb, void *ctx)
 {
-	c->ip6_out = cb;
-	c->ip6_ctx = ctx;
+	c->ip_out = cb;
+	c->ip_ctx = ctx;
 }
 
-void core_send_ip6(struct core *c, struct pkt *p)
+void core_send_ip(struct core *c, struct pkt *p)
 {
-	rwc_from_tun(c->rwc, p, uv_now(c->loop));
+	uint64_t now = uv_now(c->loop);
+
+	if (is_overlay6(p)) {
+		if (c->ygg_routing) {
+			rwc_from_tun(c->rwc, p, now);
+			return;
+		}
+		c->ygg_out_dropped++;
+	} else if (c->ckr) {
+		ckr_from_tun(c->ckr, p, now);
+		return;
+	} else {
+		c->off_dropped++;
+	}
+	pkt_free(p);
 }
 
-uint32_t core_ip6_mtu(const struct core *c)
+uint32_t core_ip_mtu(const struct core *c)
 {
 	return rwc_mtu(c->rwc);
+}
+
+/* ---- tunnel routing: the admin side ---- */
+
+static void dir_info(struct core_tunnel_dir *d, const struct ckr_dir_stats *s)
+{
+	d->passed = s->passed;
+	d->bytes = s->bytes;
+	d->malformed = s->malformed;
+	d->bad_src = s->bad_src;
+	d->bad_dst = s->bad_dst;
+	d->too_big = s->too_big;
+	d->fragmented = s->fragmented;
+	d->frag_failed = s->frag_failed;
+}
+
+void core_get_tunnel(const struct core *c, struct core_tunnel_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ygg_routing = c->ygg_routing;
+	out->install_routes = c->cfg->tunnel.install_routes;
+	out->ygg_out_dropped = c->ygg_out_dropped;
+	out->ygg_in_dropped = c->ygg_in_dropped;
+	out->off_dropped = c->off_dropped;
+	out->loop_refused = c->loop_refused;
+	if (!c->ckr)
+		return;
+	const struct ckr_stats *s = ckr_get_stats(c->ckr);
+
+	out->is_enabled = true;
+	out->mtu = ckr_mtu(c->ckr);
+	out->routes = ckr_route_count(c->ckr);
+	dir_info(&out->out, &s->out);
+	dir_info(&out->in, &s->in);
+	out->icmp_sent = s->icmp_sent;
+	out->icmp_limited = s->icmp_limited;
+	out->icmp_suppressed = s->icmp_suppressed;
+	out->no_pkt = s->no_pkt;
+}
+
+struct subnet_walk {
+	core_subnet_cb *cb;
+	void *ctx;
+	bool has_key;
+};
+
+static void subnet_one(void *ctx, const struct ckr_route_info *ri)
+{
+	struct subnet_walk *w = ctx;
+	struct inet_prefix p = {.family = ri->family, .len = ri->len};
+
+	memcpy(p.addr, ri->addr, sizeof(p.addr));
+	w->cb(w->ctx, &p, w->has_key ? ri->key : NULL);
+}
+
+void core_foreach_remote_subnet(const struct core *c, core_subnet_cb *cb, void *ctx)
+{
+	struct subnet_walk w = {cb, ctx, true};
+
+	if (c->ckr)
+		ckr_foreach_route(c->ckr, subnet_one, &w);
+}
+
+void core_foreach_local_subnet(const struct core *c, core_subnet_cb *cb, void *ctx)
+{
+	struct subnet_walk w = {cb, ctx, false};
+
+	if (c->ckr)
+		ckr_foreach_local(c->ckr, subnet_one, &w);
+}
+
+void core_set_route_hook(struct core *c, core_route_hook *hook, void *ctx)
+{
+	c->route_hook = hook;
+	c->route_ctx = ctx;
+}
+
+int core_add_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t key[32],
+			   char *err, size_t errlen)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+	int r;
+
+	if (!c->ckr) {
+		snprintf(err, errlen, "tunnel routing is not enabled (TunnelRouting.Enable)");
+		return -ENOTSUP;
+	}
+	inet_prefix_format(p, s);
+	if (!memcmp(key, c->key, sizeof(c->key))) {
+		snprintf(err, errlen, "%s: that is this node's own key", s);
+		return -EINVAL;
+	}
+	if (covers_a_link(c, p, err, errlen))
+		return -EPERM;
+	r = ckr_add_route(c->ckr, p, key);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", s, ckr_add_error(r));
+		return r;
+	}
+	if (c->route_hook && (r = c->route_hook(c->route_ctx, true, p)) < 0) {
+		ckr_remove_route(c->ckr, p, NULL, NULL);
+		snprintf(err, errlen, "%s: the kernel refused the route: %s", s, strerror(-r));
+		return r;
+	}
+	log_info("TunnelRouting: %s added (admin)", s);
+	return 0;
+}
+
+int core_remove_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t *key,
+			      char *err, size_t errlen)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+	int r;
+
+	if (!c->ckr) {
+		snprintf(err, errlen, "tunnel routing is not enabled (TunnelRouting.Enable)");
+		return -ENOTSUP;
+	}
+	inet_prefix_format(p, s);
+	r = ckr_remove_route(c->ckr, p, key, NULL);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", s,
+			 key ? "no such remote subnet for that key" : "no such remote subnet");
+		return r;
+	}
+	/* The route is gone from the table either way; a kernel route already gone is fine. */
+	if (c->route_hook && (r = c->route_hook(c->route_ctx, false, p)) < 0 && r != -ENOENT)
+		log_warn("TunnelRouting: %s removed, but its kernel route stays: %s", s,
+			 strerror(-r));
+	log_info("TunnelRouting: %s removed (admin)", s);
+	return 0;
+}
+
+void core_set_sock_mark(struct core *c, uint32_t mark)
+{
+	peer_table_set_sock_mark(c->peers, mark);
 }

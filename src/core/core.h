@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "lib/inet.h"
 
 struct config;
 struct keypair;
@@ -138,14 +139,73 @@ int64_t core_query(struct core *c, const uint8_t key[32], enum core_query q, cor
 void core_query_cancel(struct core *c, int64_t id);
 
 /*
- * The IPv6 data path. The daemon connects the TUN: packets read from it go to core_send_ip6;
- * packets for the TUN come out of the recv callback set with core_set_ip6_output.
+ * The data path. The daemon connects the TUN: packets read from it go to core_send_ip;
+ * packets for the TUN come out of the callback set with core_set_ip_output. An IPv6 packet to
+ * 200::/7 is the node's own overlay traffic (the IPv6 adapter, rwc); an IPv4 packet, or an
+ * IPv6 one to any other address, is tunnel-routed when TunnelRouting is enabled (ckr), and
+ * dropped (counted) otherwise.
  */
-typedef void core_ip6_cb(void *ctx, struct pkt *p);
-void core_set_ip6_output(struct core *c, core_ip6_cb *cb, void *ctx);
-/* An IPv6 packet from the TUN. Consumes p. */
-void core_send_ip6(struct core *c, struct pkt *p);
+typedef void core_ip_cb(void *ctx, struct pkt *p);
+void core_set_ip_output(struct core *c, core_ip_cb *cb, void *ctx);
+/* An IPv4 or IPv6 packet from the TUN. Consumes p. */
+void core_send_ip(struct core *c, struct pkt *p);
 /* The MTU the TUN should use for the overlay (min of IfMTU and the session MTU). */
-uint32_t core_ip6_mtu(const struct core *c);
+uint32_t core_ip_mtu(const struct core *c);
+
+/* ---- tunnel routing (TunnelRouting; core/ckr.c) ---- */
+
+/* One direction's counters (ckr.h's struct ckr_dir_stats). */
+struct core_tunnel_dir {
+	uint64_t passed, bytes, malformed, bad_src, bad_dst, too_big, fragmented, frag_failed;
+};
+
+/* getTunnelRouting */
+struct core_tunnel_info {
+	bool is_enabled;
+	bool ygg_routing;    /* YggdrasilRouting */
+	bool install_routes; /* InstallRoutes */
+	uint32_t mtu;
+	size_t routes;
+	struct core_tunnel_dir out; /* TUN -> overlay */
+	struct core_tunnel_dir in;  /* overlay -> TUN */
+	uint64_t icmp_sent, icmp_limited, icmp_suppressed, no_pkt;
+	uint64_t ygg_out_dropped; /* 200::/7 packets dropped because YggdrasilRouting is false */
+	uint64_t ygg_in_dropped;
+	uint64_t off_dropped;	/* IPv4 / non-200::/7 packets while tunnel routing is off */
+	uint64_t loop_refused;	/* addresses not dialled, links refused by the loop guard */
+};
+
+/* A remote subnet (key = the node it is routed to) or a local subnet (key NULL). */
+typedef void core_subnet_cb(void *ctx, const struct inet_prefix *p, const uint8_t *key);
+
+void core_get_tunnel(const struct core *c, struct core_tunnel_info *out);
+/* Remote subnets, then (core_foreach_local_subnet) local ones: IPv4 first, in prefix order. */
+void core_foreach_remote_subnet(const struct core *c, core_subnet_cb *cb, void *ctx);
+void core_foreach_local_subnet(const struct core *c, core_subnet_cb *cb, void *ctx);
+
+/*
+ * The kernel's side of the routes, kept by the daemon: called for every remote subnet added
+ * or removed at run time (addRemoteSubnet / removeRemoteSubnet), before the change takes
+ * effect; a negative errno from an add refuses the change. The configured subnets are there
+ * from core_new on; the daemon installs their kernel routes itself (core_foreach_remote_subnet).
+ */
+typedef int core_route_hook(void *ctx, bool is_add, const struct inet_prefix *p);
+void core_set_route_hook(struct core *c, core_route_hook *hook, void *ctx);
+/*
+ * addRemoteSubnet / removeRemoteSubnet. Sessions are untouched. 0, or a negative errno with a
+ * message for the admin in err (errlen bytes): tunnel routing off, a bad or Yggdrasil prefix,
+ * our own key, a prefix already routed (or, for remove, not routed to key when key is not
+ * NULL), a subnet that covers the address of a peer, listener or open link (the loop guard),
+ * or the kernel's refusal.
+ */
+int core_add_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t key[32],
+			   char *err, size_t errlen);
+int core_remove_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t *key,
+			      char *err, size_t errlen);
+/*
+ * The loop guard's socket mark (tun.h's tun_guard): every TCP socket the peer table opens
+ * from now on carries it. Call before core_start.
+ */
+void core_set_sock_mark(struct core *c, uint32_t mark);
 
 #endif

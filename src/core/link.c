@@ -90,6 +90,7 @@ struct link {
 	uint8_t our_key[32];
 	uint8_t our_prio;
 	bool is_inbound;
+	uint32_t sock_mark;
 	struct link_timing timing;
 
 	enum link_state state;
@@ -174,6 +175,7 @@ struct link *link_new(uv_loop_t *loop, const struct link_params *p, const struct
 	keys_public(p->kp, l->our_key);
 	l->our_prio = p->priority;
 	l->is_inbound = p->is_inbound;
+	l->sock_mark = p->sock_mark;
 	l->timing.dial_ms = (uint32_t)timing_or(t ? t->dial_ms : 0, LINK_DIAL_MS);
 	l->timing.handshake_ms = (uint32_t)timing_or(t ? t->handshake_ms : 0, LINK_HANDSHAKE_MS);
 	l->timing.keepalive_ms = (uint32_t)timing_or(t ? t->keepalive_ms : 0, LINK_KEEPALIVE_MS);
@@ -971,6 +973,19 @@ void link_connect_tcp(struct link *l, const struct sockaddr *sa, const char *ifa
 			return;
 		}
 	}
+	if (l->sock_mark) {
+		uv_os_fd_t fd;
+
+		/* The tunnel-routing loop guard: this link must never ride our own TUN. */
+		r = uv_fileno(&l->io.h, &fd);
+		if (r == 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &l->sock_mark,
+					 sizeof(l->sock_mark)) < 0)
+			r = -errno;
+		if (r < 0) {
+			close_errno(l, r, "SO_MARK");
+			return;
+		}
+	}
 	r = uv_tcp_connect(&l->connect_req, &l->io.tcp, sa, on_connect);
 	if (r < 0)
 		close_errno(l, r, "dial");
@@ -1043,6 +1058,15 @@ void link_accept(struct link *l, uv_stream_t *server)
 }
 
 /* ---- queries ---- */
+
+bool link_remote_addr(const struct link *l, struct sockaddr_storage *out)
+{
+	int len = sizeof(*out);
+
+	if (!l->has_io || l->io.h.type != UV_TCP || l->state == LS_CLOSING)
+		return false;
+	return uv_tcp_getpeername(&l->io.tcp, (struct sockaddr *)out, &len) == 0;
+}
 
 const char *link_name(const struct link *l)
 {

@@ -26,6 +26,7 @@ struct link;
 struct pkt;
 struct pkt_pool;
 struct sockaddr;
+struct sockaddr_storage;
 struct tls_ctx;
 typedef struct uv_loop_s uv_loop_t;
 typedef struct uv_stream_s uv_stream_t;
@@ -64,6 +65,11 @@ struct link_params {
 	size_t n_keys;
 	uint8_t priority; /* sent in our meta; the effective one is max(ours, theirs) */
 	bool is_inbound;
+	/*
+	 * SO_MARK for a dialled TCP socket (0: none): the loop guard of tunnel routing (tun.h's
+	 * tun_guard) keeps marked sockets off the routes through our own TUN.
+	 */
+	uint32_t sock_mark;
 	size_t txq_limit;		  /* 0 = LINK_TXQ_DEFAULT */
 	const struct link_timing *timing; /* NULL = spec values */
 };
@@ -126,6 +132,8 @@ void link_send(struct link *l, struct pkt *frame);
 /* Starts closing (idempotent); cbs.closed follows. err < 0, why is copied. */
 void link_close(struct link *l, int err, const char *why);
 
+/* The remote IP address and port of a TCP link whose transport is open; false otherwise. */
+bool link_remote_addr(const struct link *l, struct sockaddr_storage *out);
 /* "tcp://1.2.3.4:5" (as given, or the remote address of an accepted link). */
 const char *link_name(const struct link *l);
 bool link_is_up(const struct link *l);

@@ -24,6 +24,7 @@
  */
 #include "core/peer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -126,6 +127,7 @@ struct peer_table {
 	struct link_timing timing;
 	uint64_t backoff_unit_ms;
 	bool is_started, is_closing;
+	uint32_t sock_mark; /* SO_MARK of our TCP sockets (the tunnel loop guard); 0: none */
 	size_t live; /* peers, listeners, conns and the rate timer not yet freed */
 	peer_closed_cb *done;
 	void *done_arg;
@@ -280,6 +282,7 @@ static struct conn *conn_for_peer(struct peer *p)
 	    .keys = (const uint8_t(*)[32])p->u.pins,
 	    .n_keys = p->u.n_pins,
 	    .priority = p->u.priority,
+	    .sock_mark = p->t->sock_mark,
 	};
 
 	return conn_new(p->t, p, &lp);
@@ -347,8 +350,16 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 			continue;
 		memset(ss, 0, sizeof(*ss));
 		memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-		if (addr_usable(p, ss))
-			p->n_addrs++;
+		if (!addr_usable(p, ss))
+			continue;
+		if (p->t->cbs.addr_allowed &&
+		    !p->t->cbs.addr_allowed(p->t->cbs.ctx, (struct sockaddr *)ss, why, sizeof(why))) {
+			/* The loop guard, again for each resolution (the config saw only literals). */
+			log_error("peer %s: not dialling: %s", p->u.base, why);
+			set_error(p, why);
+			continue;
+		}
+		p->n_addrs++;
 	}
 	uv_freeaddrinfo(res);
 	if (status == 0 && p->n_addrs == 0 && !p->has_error)
@@ -524,11 +535,21 @@ static void on_connection(uv_stream_t *server, int status)
 	    .is_inbound = true,
 	};
 
+	struct sockaddr_storage ss;
+	struct link *l;
+	char why[200];
+
 	if (status < 0) {
 		log_warn("listener %s: accept: %s", ls->bound, uv_strerror(status));
 		return;
 	}
-	link_accept(conn_new(t, NULL, &lp)->link, server);
+	l = conn_new(t, NULL, &lp)->link;
+	link_accept(l, server);
+	if (t->cbs.addr_allowed && link_remote_addr(l, &ss) &&
+	    !t->cbs.addr_allowed(t->cbs.ctx, (struct sockaddr *)&ss, why, sizeof(why))) {
+		log_warn("listener %s: refusing %s: %s", ls->bound, link_name(l), why);
+		link_close(l, -EPERM, why);
+	}
 }
 
 static void format_bound(struct listener *ls)
@@ -559,19 +580,26 @@ static int bind_tcp(struct listener *ls)
 	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 	};
 	uv_getaddrinfo_t req;
+	uv_os_fd_t fd;
 	char port[8];
 	int r;
 
-	r = uv_tcp_init(ls->t->loop, &ls->io.tcp);
-	if (r < 0)
-		return r;
 	snprintf(port, sizeof(port), "%u", ls->u.port);
 	/* An empty host listens on every address; "::" is dual-stack on Linux. */
 	r = uv_getaddrinfo(ls->t->loop, &req, NULL, ls->u.host[0] ? ls->u.host : "::", port,
 			   &hints);
 	if (r < 0)
 		return r;
-	r = uv_tcp_bind(&ls->io.tcp, req.addrinfo->ai_addr, 0);
+	r = uv_tcp_init_ex(ls->t->loop, &ls->io.tcp, req.addrinfo->ai_family);
+	/* The loop guard's mark, which every accepted socket inherits. */
+	if (r == 0 && ls->t->sock_mark) {
+		r = uv_fileno(&ls->io.h, &fd);
+		if (r == 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &ls->t->sock_mark,
+					 sizeof(ls->t->sock_mark)) < 0)
+			r = -errno;
+	}
+	if (r == 0)
+		r = uv_tcp_bind(&ls->io.tcp, req.addrinfo->ai_addr, 0);
 	uv_freeaddrinfo(req.addrinfo);
 	return r;
 }
@@ -824,6 +852,66 @@ static void fill_from_link(struct peer_link_info *pi, const struct conn *c)
 	pi->uptime_ms = li.uptime_ms;
 	pi->tx_drops = li.tx_drops;
 	pi->rx_drops = li.rx_drops;
+}
+
+void peer_table_set_sock_mark(struct peer_table *t, uint32_t mark)
+{
+	t->sock_mark = mark;
+}
+
+/* A literal IP host ("192.0.2.1", "2001:db8::1", "fe80::1%eth0") as a sockaddr. */
+static bool host_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	char h[PEER_HOST_MAX];
+
+	memset(ss, 0, sizeof(*ss));
+	snprintf(h, sizeof(h), "%s", host);
+	h[strcspn(h, "%")] = '\0';
+	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return true;
+	}
+	return false;
+}
+
+void peer_foreach_addr(const struct peer_table *t, peer_addr_cb *cb, void *ctx)
+{
+	struct sockaddr_storage ss;
+	char what[PEER_URI_MAX + 24];
+	struct list_node *n;
+
+	list_foreach(n, &t->peers) {
+		const struct peer *p = list_entry(n, struct peer, node);
+
+		snprintf(what, sizeof(what), "peer %s", p->u.base);
+		if (p->u.scheme != PEER_UNIX && host_addr(p->u.host, p->u.port, &ss) &&
+		    !cb(ctx, (struct sockaddr *)&ss, what))
+			return;
+	}
+	list_foreach(n, &t->listeners) {
+		const struct listener *ls = list_entry(n, struct listener, node);
+
+		snprintf(what, sizeof(what), "listener %s", ls->u.base);
+		if (ls->u.scheme != PEER_UNIX && host_addr(ls->u.host, ls->u.port, &ss) &&
+		    !cb(ctx, (struct sockaddr *)&ss, what))
+			return;
+	}
+	list_foreach(n, &t->conns) {
+		const struct conn *c = list_entry(n, struct conn, node);
+
+		snprintf(what, sizeof(what), "%s link %s", c->peer ? "outbound" : "inbound",
+			 link_name(c->link));
+		if (link_remote_addr(c->link, &ss) && !cb(ctx, (struct sockaddr *)&ss, what))
+			return;
+	}
 }
 
 void peer_foreach(const struct peer_table *t, peer_info_cb *cb, void *ctx)

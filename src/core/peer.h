@@ -21,6 +21,7 @@ struct link_timing;
 struct pkt;
 struct pkt_pool;
 struct peer_table;
+struct sockaddr;
 typedef struct uv_loop_s uv_loop_t;
 
 enum peer_scheme {
@@ -91,6 +92,13 @@ struct peer_cbs {
 	/* A frame (type || body) other than Dummy/KeepAlive. Consumes frame. < 0 closes the link.
 	 */
 	int (*frame)(void *ctx, uint32_t link_id, struct pkt *frame);
+	/*
+	 * The loop guard of tunnel routing (optional; NULL allows everything): false when a link
+	 * to or from sa must not exist, because traffic to sa is routed into the overlay itself;
+	 * why (len bytes) then says so. Asked for every address a peer's host resolves to before
+	 * it is dialled, and for the remote address of every accepted link.
+	 */
+	bool (*addr_allowed)(void *ctx, const struct sockaddr *sa, char *why, size_t len);
 };
 
 /* One getPeers row: a configured peer (up or not) or an inbound link that is up. */
@@ -124,6 +132,21 @@ typedef void peer_closed_cb(void *arg);
 struct peer_table *peer_table_new(uv_loop_t *loop, const struct config *cfg,
 				  const struct keypair *kp, struct pkt_pool *pool,
 				  const struct peer_cbs *cbs);
+/*
+ * SO_MARK for every TCP socket the table opens from now on, outbound or listening (accepted
+ * sockets inherit the listener's): the loop guard's mark (tun.h). 0, the default: none.
+ * Call before peer_table_start.
+ */
+void peer_table_set_sock_mark(struct peer_table *t, uint32_t mark);
+/*
+ * The loop guard's view of the table: calls cb for every IP address the node's links talk to
+ * or on, with what it is for messages ("peer tcp://…", "listener tcp://…", "inbound link
+ * tcp://…"): the literal host of every configured peer and listener (host names are checked
+ * when resolved, through addr_allowed) and the remote address of every open link. sa and what
+ * are valid during the call; cb returns false to stop.
+ */
+typedef bool peer_addr_cb(void *ctx, const struct sockaddr *sa, const char *what);
+void peer_foreach_addr(const struct peer_table *t, peer_addr_cb *cb, void *ctx);
 /*
  * Tests: shorter link delays (copied) and backoff unit. Call before peer_table_start; NULL
  * timing keeps the spec values.

@@ -17,7 +17,9 @@
 
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +247,8 @@ struct node {
 	uint8_t frame[256];
 	size_t frame_len;
 	int frame_ret;
+	const char *refuse; /* the loop guard (addr_allowed): an address to refuse, "*" for all */
+	int asked;	    /* addr_allowed calls */
 };
 
 static struct {
@@ -285,6 +289,23 @@ static int on_frame(void *ctx, uint32_t id, struct pkt *frame)
 	memcpy(n->frame, frame->data, n->frame_len);
 	pkt_free(frame);
 	return n->frame_ret;
+}
+
+/* The loop guard's hook: refuses n->refuse (an address in text form) or everything ("*"). */
+static bool on_addr_allowed(void *ctx, const struct sockaddr *sa, char *why, size_t len)
+{
+	struct node *n = ctx;
+	char a[INET6_ADDRSTRLEN] = "";
+
+	n->asked++;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
+	if (!n->refuse || (strcmp(n->refuse, "*") && strcmp(n->refuse, a)))
+		return true;
+	snprintf(why, len, "%s is tunnel-routed (test)", a);
+	return false;
 }
 
 static void setup(void)
@@ -339,7 +360,7 @@ TestSuite(peer, .init = setup, .fini = teardown, .timeout = 60);
 static struct node *node_start(int i, const char *priv, const char *yaml)
 {
 	struct node *n = &fx.n[i];
-	const struct peer_cbs cbs = {n, on_up, on_down, on_frame};
+	const struct peer_cbs cbs = {n, on_up, on_down, on_frame, on_addr_allowed};
 
 	if (!n->kp)
 		n->kp = keys_from_hex(priv, NULL);
@@ -668,6 +689,95 @@ Test(peer, dial_failure_recorded_and_retried)
 	cr_assert_lt(r.r[0].last_error_age_ms, age1 + 250);
 }
 
+/* ---- the tunnel-routing loop guard's hooks (addr_allowed, peer_foreach_addr) ---- */
+
+Test(peer, loop_guard_skips_refused_resolved_addresses)
+{
+	struct node *b = node_start(1, b_priv, "Listen: [\"tcp://[::]:0\"]\n");
+	struct node *a = node_start(0, a_priv, "{}");
+	const char *port = strrchr(peer_listener_uri(b->t, 0), ':') + 1;
+	char uri[64];
+	struct rows r;
+
+	/* 127.0.0.1 alone: never dialled, and getPeers says why */
+	a->refuse = "127.0.0.1";
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%s", port);
+	add_peer(a, uri);
+	run_for(300);
+	r = rows_of(a);
+	cr_assert_eq(r.n, 1);
+	cr_expect_not(r.r[0].is_up);
+	cr_expect(strstr(r.r[0].last_error, "127.0.0.1 is tunnel-routed (test)"), "%s",
+		  r.r[0].last_error);
+	cr_expect_eq(b->ups, 0, "B saw no link");
+	cr_expect_geq(a->asked, 2, "asked again at each redial's resolution");
+	/* another address of the same listener is not refused: dialled and up */
+	cr_assert_eq(peer_remove(a->t, uri, NULL, NULL), 0);
+	snprintf(uri, sizeof(uri), "tcp://[::1]:%s", port);
+	add_peer(a, uri);
+	cr_assert(run_until(&a->ups, 1, 3000), "A up over ::1");
+	r = rows_of(b);
+	cr_assert_eq(r.n, 1);
+	cr_expect(strstr(r.r[0].remote, "[::1]"), "%s", r.r[0].remote);
+}
+
+Test(peer, loop_guard_refuses_inbound_links)
+{
+	struct node *b = node_start(1, b_priv, "Listen: [\"tcp://127.0.0.1:0\"]\n");
+	struct node *a = node_start(0, a_priv, "{}");
+
+	b->refuse = "*";
+	add_peer(a, peer_listener_uri(b->t, 0));
+	run_for(300);
+	cr_expect_eq(a->ups, 0);
+	cr_expect_eq(b->ups, 0);
+	cr_expect_geq(b->asked, 1);
+	cr_expect_eq(rows_of(b).n, 0, "no inbound row");
+}
+
+struct addrs {
+	size_t n;
+	char what[8][160];
+	char addr[8][INET6_ADDRSTRLEN];
+};
+
+static bool addr_one(void *ctx, const struct sockaddr *sa, const char *what)
+{
+	struct addrs *v = ctx;
+
+	cr_assert_lt(v->n, 8);
+	snprintf(v->what[v->n], sizeof(v->what[0]), "%s", what);
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, v->addr[v->n],
+			  sizeof(v->addr[0]));
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, v->addr[v->n],
+			  sizeof(v->addr[0]));
+	v->n++;
+	return true;
+}
+
+Test(peer, foreach_addr_lists_literal_peers_listeners_and_links)
+{
+	struct addrs va = {0}, vb = {0};
+
+	pair("tcp://127.0.0.1:0", "");
+	add_peer(&fx.n[0], "tcp://host.invalid:7");	   /* a name: not listed */
+	add_peer(&fx.n[0], "tcp://[2001:db8::7]:7");
+	peer_foreach_addr(fx.n[0].t, addr_one, &va);
+	peer_foreach_addr(fx.n[1].t, addr_one, &vb);
+	cr_assert_eq(va.n, 3, "A: two literal peers and its link");
+	cr_expect(!strncmp(va.what[0], "peer tcp://127.0.0.1:", 21), "%s", va.what[0]);
+	cr_expect_str_eq(va.addr[0], "127.0.0.1");
+	cr_expect_str_eq(va.what[1], "peer tcp://[2001:db8::7]:7");
+	cr_expect_str_eq(va.addr[1], "2001:db8::7");
+	cr_expect(!strncmp(va.what[2], "outbound link tcp://127.0.0.1:", 30), "%s", va.what[2]);
+	cr_assert_eq(vb.n, 2, "B: its listener and the inbound link");
+	cr_expect_str_eq(vb.what[0], "listener tcp://127.0.0.1:0");
+	cr_expect(!strncmp(vb.what[1], "inbound link tcp://127.0.0.1:", 29), "%s", vb.what[1]);
+	cr_expect_str_eq(vb.addr[1], "127.0.0.1");
+}
+
 Test(peer, remove_closes_link_without_redial)
 {
 	char uri[100];
@@ -740,7 +850,7 @@ Test(peer, config_with_unsupported_and_bad_listeners)
 Test(peer, close_before_start)
 {
 	struct node *n = &fx.n[0];
-	const struct peer_cbs cbs = {n, on_up, on_down, on_frame};
+	const struct peer_cbs cbs = {n, on_up, on_down, on_frame, on_addr_allowed};
 
 	n->kp = keys_from_hex(a_priv, NULL);
 	config_init(&n->cfg);
