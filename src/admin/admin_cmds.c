@@ -654,14 +654,179 @@ static json_t *do_remove_peer(struct call *c)
 	return peer_change(c, core_remove_peer);
 }
 
+/* ---- tunnel routing (ygg64's own commands; core.h's tunnel part) ---- */
+
+static json_t *jprefix(const struct inet_prefix *p)
+{
+	char b[INET_PREFIXSTRLEN_MAX];
+
+	return jstr(inet_prefix_format(p, b));
+}
+
+static void remote_subnet_cb(void *ctx, const struct inet_prefix *p, const uint8_t *key)
+{
+	json_t *o = json_object();
+
+	set(o, "subnet", jprefix(p));
+	set(o, "key", jhex(key, 32));
+	set(o, "address", jaddr_of_key(key));
+	json_array_append_new(ctx, o);
+}
+
+static void local_subnet_cb(void *ctx, const struct inet_prefix *p, const uint8_t *key)
+{
+	(void)key;
+	json_array_append_new(ctx, jprefix(p));
+}
+
+/* One direction's counters: what passed, then one count per drop reason. */
+static json_t *jtunnel_dir(const struct core_tunnel_dir *d, uint64_t ygg_dropped)
+{
+	json_t *o = json_object();
+
+	set(o, "packets", ju64(d->passed));
+	set(o, "bytes", ju64(d->bytes));
+	set(o, "fragmented", ju64(d->fragmented));
+	set(o, "dropped_malformed", ju64(d->malformed));
+	set(o, "dropped_bad_source", ju64(d->bad_src));
+	set(o, "dropped_bad_destination", ju64(d->bad_dst));
+	set(o, "dropped_too_big", ju64(d->too_big));
+	set(o, "dropped_fragmenting", ju64(d->frag_failed));
+	set(o, "dropped_yggdrasil_routing_off", ju64(ygg_dropped));
+	return o;
+}
+
+/*
+ * getTunnelRouting: the remote subnets (with the key and address of the node each one goes
+ * to), the local subnets, and the counters per direction and drop reason. {"enabled": false,
+ * ...} when tunnel routing is off.
+ */
+static json_t *do_get_tunnel_routing(struct call *c)
+{
+	struct core_tunnel_info ti;
+	json_t *res, *arr, *icmp;
+
+	if (!need_core(c))
+		return NULL;
+	core_get_tunnel(c->core, &ti);
+	res = json_object();
+	set(res, "enabled", json_boolean(ti.is_enabled));
+	if (!ti.is_enabled) {
+		/* IPv4 and non-Yggdrasil IPv6 that reached the node anyway. */
+		set(res, "dropped_tunnel_routing_off", ju64(ti.off_dropped));
+		return res;
+	}
+	set(res, "yggdrasil_routing", json_boolean(ti.ygg_routing));
+	set(res, "install_routes", json_boolean(ti.install_routes));
+	set(res, "mtu", ju64(ti.mtu));
+	arr = json_array();
+	core_foreach_remote_subnet(c->core, remote_subnet_cb, arr);
+	set(res, "remote_subnets", arr);
+	arr = json_array();
+	core_foreach_local_subnet(c->core, local_subnet_cb, arr);
+	set(res, "local_subnets", arr);
+	set(res, "send", jtunnel_dir(&ti.out, ti.ygg_out_dropped));
+	set(res, "receive", jtunnel_dir(&ti.in, ti.ygg_in_dropped));
+	icmp = json_object();
+	set(icmp, "sent", ju64(ti.icmp_sent));
+	set(icmp, "rate_limited", ju64(ti.icmp_limited));
+	set(icmp, "suppressed", ju64(ti.icmp_suppressed));
+	set(res, "icmp", icmp);
+	set(res, "loop_guard_refused", ju64(ti.loop_refused));
+	set(res, "no_buffer", ju64(ti.no_pkt));
+	return res;
+}
+
+/* The subnet= argument: a prefix without host bits. */
+static bool arg_subnet(struct call *c, struct inet_prefix *p)
+{
+	char fix[INET_PREFIXSTRLEN_MAX];
+
+	if (!c->arg[0][0]) {
+		snprintf(c->err, sizeof(c->err), "No subnet supplied");
+		return false;
+	}
+	if (inet_prefix_parse(c->arg[0], true, p))
+		return true;
+	if (inet_prefix_parse(c->arg[0], false, p))
+		snprintf(c->err, sizeof(c->err), "%s has host bits set (did you mean %s?)",
+			 c->arg[0], inet_prefix_format(p, fix));
+	else
+		snprintf(c->err, sizeof(c->err), "\"%s\" is not an IP prefix (address/length)",
+			 c->arg[0]);
+	return false;
+}
+
+/* The key= argument: 32 bytes of hex. NULL (and true) when absent and is_optional. */
+static bool arg_key(struct call *c, bool is_optional, uint8_t key[32], const uint8_t **out)
+{
+	char why[128];
+	uint8_t *kbs;
+	size_t n;
+
+	*out = NULL;
+	if (!c->arg[1][0]) {
+		if (is_optional)
+			return true;
+		snprintf(c->err, sizeof(c->err), "No remote public key supplied");
+		return false;
+	}
+	if (!admin_json_unhex(c->arg[1], &kbs, &n, why, sizeof(why))) {
+		snprintf(c->err, sizeof(c->err), "Failed to decode public key: %s", why);
+		return false;
+	}
+	if (n != 32) {
+		free(kbs);
+		snprintf(c->err, sizeof(c->err), "invalid public key length");
+		return false;
+	}
+	memcpy(key, kbs, 32);
+	free(kbs);
+	*out = key;
+	return true;
+}
+
+/* addRemoteSubnet subnet=P key=K: routes P to K now; the kernel route follows. */
+static json_t *do_add_remote_subnet(struct call *c)
+{
+	struct inet_prefix p;
+	uint8_t key[32];
+	const uint8_t *k;
+
+	if (!need_core(c) || !arg_subnet(c, &p) || !arg_key(c, false, key, &k))
+		return NULL;
+	if (core_add_remote_subnet(c->core, &p, k, c->err, sizeof(c->err)) < 0)
+		return NULL;
+	return json_object();
+}
+
+/* removeRemoteSubnet subnet=P [key=K]: K, when given, must be the key P is routed to. */
+static json_t *do_remove_remote_subnet(struct call *c)
+{
+	struct inet_prefix p;
+	uint8_t key[32];
+	const uint8_t *k;
+
+	if (!need_core(c) || !arg_subnet(c, &p) || !arg_key(c, true, key, &k))
+		return NULL;
+	if (core_remove_remote_subnet(c->core, &p, k, c->err, sizeof(c->err)) < 0)
+		return NULL;
+	return json_object();
+}
+
 /*
  * 0.5.12's names, descriptions, fields and Go request types (netns-out/ctl-A-list.json; the
  * types as its unmarshal errors name them). getMulticastInterfaces is left out: ygg64 has no
- * multicast discovery.
+ * multicast discovery. addRemoteSubnet, getTunnelRouting and removeRemoteSubnet are ygg64's
+ * (tunnel routing), in the same style: yggdrasilctl sends any command name and prints a
+ * response it does not know as JSON.
  */
 static const struct cmd cmds[] = {
 	{"addPeer", "Add a peer to the peer list", {"uri", "interface"}, "admin.AddPeerRequest",
 	 do_add_peer, true, CMD_NO_QUERY},
+	{"addRemoteSubnet", "Route a remote subnet to a node's public key (tunnel routing)",
+	 {"subnet", "key"}, "admin.AddRemoteSubnetRequest", do_add_remote_subnet, true,
+	 CMD_NO_QUERY},
 	{"debug_remoteGetPeers", "Debug use only", {"key"}, "core.DebugGetPeersRequest",
 	 do_remote_get, false, CORE_QUERY_PEERS},
 	{"debug_remoteGetSelf", "Debug use only", {"key"}, "core.DebugGetSelfRequest",
@@ -680,11 +845,15 @@ static const struct cmd cmds[] = {
 	 "admin.GetSessionsRequest", do_get_sessions, false, CMD_NO_QUERY},
 	{"getTree", "Show known Tree entries", {NULL}, "admin.GetTreeRequest", do_get_tree, false,
 	 CMD_NO_QUERY},
+	{"getTunnelRouting", "Show tunnel routing: remote and local subnets, counters", {NULL},
+	 "admin.GetTunnelRoutingRequest", do_get_tunnel_routing, false, CMD_NO_QUERY},
 	{"getTun", "Show information about the node's TUN interface", {NULL}, "tun.GetTUNRequest",
 	 do_get_tun, false, CMD_NO_QUERY},
 	{"list", "List available commands", {NULL}, NULL, do_list, false, CMD_NO_QUERY},
 	{"removePeer", "Remove a peer from the peer list", {"uri", "interface"},
 	 "admin.RemovePeerRequest", do_remove_peer, true, CMD_NO_QUERY},
+	{"removeRemoteSubnet", "Stop routing a remote subnet (tunnel routing)", {"subnet", "key"},
+	 "admin.RemoveRemoteSubnetRequest", do_remove_remote_subnet, true, CMD_NO_QUERY},
 };
 static const size_t n_cmds = sizeof(cmds) / sizeof(cmds[0]);
 

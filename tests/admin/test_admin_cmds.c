@@ -270,27 +270,178 @@ Test(admin_cmds, list_matches_capture)
 	size_t i;
 	json_t *e;
 
+	static const char *const ours[] = {"addremotesubnet", "gettunnelrouting",
+					   "removeremotesubnet"};
+	size_t n_ours = 0;
+
 	cr_assert(json_is_array(gl));
-	cr_expect_eq(json_array_size(gl), json_array_size(wl) - 1,
-		     "all but getmulticastinterfaces");
+	cr_expect_eq(json_array_size(gl), json_array_size(wl) - 1 + 3,
+		     "all but getmulticastinterfaces, and ygg64's three");
 	json_array_foreach (gl, i, e) {
 		const char *name = json_string_value(json_object_get(e, "command"));
 		size_t j;
 		json_t *r, *match = NULL;
+		bool is_ours = false;
 
 		cr_expect_gt(strcmp(name, prev), 0, "sorted: %s after %s", name, prev);
 		prev = name;
+		for (j = 0; j < sizeof(ours) / sizeof(ours[0]); j++)
+			is_ours |= !strcmp(name, ours[j]);
+		if (is_ours) {
+			/* Ours: listed like the others (command, description, fields). */
+			n_ours++;
+			cr_expect(json_is_string(json_object_get(e, "description")), "%s", name);
+			cr_expect_eq(json_object_size(e), strcmp(name, "gettunnelrouting") ? 3 : 2,
+				     "%s: fields only when it takes arguments", name);
+			continue;
+		}
 		json_array_foreach (wl, j, r)
 			if (!strcmp(json_string_value(json_object_get(r, "command")), name))
 				match = r;
 		cr_assert_not_null(match, "%s is a 0.5.12 command", name);
 		cap_same_json(e, match, name, 0);
 	}
+	cr_expect_eq(n_ours, 3);
 	cr_expect_eq(c->n_calls, 0);
 	json_decref(g);
 	json_decref(w);
 	free(got);
 	free(want);
+	free(c);
+}
+
+/* ---- tunnel routing (ygg64's commands) ---- */
+
+Test(admin_cmds, gettunnelrouting_off_and_on)
+{
+	struct core *c = fake_core_node_a();
+	char *got;
+
+	c->tunnel.off_dropped = 7;
+	expect_text(c, "{\"request\":\"getTunnelRouting\"}",
+		    "{\n  \"status\": \"success\",\n  \"request\": {\n    \"request\": "
+		    "\"getTunnelRouting\",\n    \"arguments\": {}\n  },\n  \"response\": {\n    "
+		    "\"enabled\": false,\n    \"dropped_tunnel_routing_off\": 7\n  }\n}\n");
+
+	c->tunnel = (struct core_tunnel_info){
+	    .is_enabled = true, .ygg_routing = true, .install_routes = true, .mtu = 65535,
+	    .out = {.passed = 10, .bytes = 1000, .bad_src = 2, .bad_dst = 3},
+	    .in = {.passed = 9, .bytes = 900, .bad_src = 4, .bad_dst = 5, .fragmented = 1},
+	    .icmp_sent = 5, .icmp_limited = 6, .ygg_out_dropped = 11, .loop_refused = 1};
+	inet_prefix_parse("10.0.0.0/8", true, &c->subnets[0].p);
+	fake_core_key(FAKE_KEY_B, c->subnets[0].key);
+	inet_prefix_parse("2001:db8:a::/48", true, &c->subnets[1].p);
+	fake_core_key(FAKE_KEY_C, c->subnets[1].key);
+	c->n_subnets = 2;
+	inet_prefix_parse("10.5.0.1/32", true, &c->locals[0]);
+	c->n_locals = 1;
+	got = cap_run(c, "{\"request\":\"gettunnelrouting\"}", NULL);
+	json_t *g = json_loads(got, 0, NULL), *r = json_object_get(g, "response");
+	json_t *rs = json_object_get(r, "remote_subnets");
+
+	cr_assert_not_null(g, "%s", got);
+	cr_expect(json_is_true(json_object_get(r, "enabled")));
+	cr_expect_eq(json_integer_value(json_object_get(r, "mtu")), 65535);
+	cr_assert_eq(json_array_size(rs), 2, "%s", got);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(rs, 0), "subnet")),
+			 "10.0.0.0/8");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(rs, 0), "key")),
+			 FAKE_KEY_B);
+	/* node B's 200::/7 address, as getPeers shows it (ctl-A-getPeers.json) */
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(rs, 0), "address")),
+			 "201:705:f5a1:eff9:3bd0:4dea:1f2f:fe45");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(rs, 1), "subnet")),
+			 "2001:db8:a::/48");
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(r, "local_subnets"), 0)),
+			 "10.5.0.1/32");
+	json_t *snd = json_object_get(r, "send"), *rcv = json_object_get(r, "receive");
+
+	cr_expect_eq(json_integer_value(json_object_get(snd, "packets")), 10);
+	cr_expect_eq(json_integer_value(json_object_get(snd, "dropped_bad_source")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(snd, "dropped_bad_destination")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(snd, "dropped_yggdrasil_routing_off")), 11);
+	cr_expect_eq(json_integer_value(json_object_get(rcv, "dropped_bad_source")), 4);
+	cr_expect_eq(json_integer_value(json_object_get(rcv, "dropped_bad_destination")), 5);
+	cr_expect_eq(json_integer_value(json_object_get(rcv, "fragmented")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(r, "icmp"),
+							"rate_limited")), 6);
+	cr_expect_eq(json_integer_value(json_object_get(r, "loop_guard_refused")), 1);
+	json_decref(g);
+	free(got);
+	free(c);
+}
+
+/* The status and error of the reply to req ("" error on success). */
+static void expect_result(struct core *c, const char *req, const char *status, const char *err)
+{
+	char *got = cap_run(c, req, NULL);
+	json_t *g = json_loads(got, 0, NULL);
+	const char *e = json_string_value(json_object_get(g, "error"));
+
+	cr_assert_not_null(g, "%s", got);
+	cr_expect_str_eq(json_string_value(json_object_get(g, "status")), status, "%s: %s", req,
+			 got);
+	cr_expect_str_eq(e ? e : "", err, "%s", req);
+	json_decref(g);
+	free(got);
+}
+
+Test(admin_cmds, add_remove_remote_subnet)
+{
+	struct core *c = fake_core_node_a();
+	char req[512];
+
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.1.0.0/16\",\"key\":\"" FAKE_KEY_B "\"}}",
+		      "error", "tunnel routing is not enabled (TunnelRouting.Enable)");
+	c->tunnel.is_enabled = true;
+	snprintf(req, sizeof(req),
+		 "{\"request\":\"addremotesubnet\",\"arguments\":{\"subnet\":\"10.1.0.0/16\","
+		 "\"key\":\"%s\"}}",
+		 FAKE_KEY_B);
+	expect_result(c, req, "success", "");
+	cr_assert_eq(c->n_subnets, 1);
+	cr_expect_eq(c->subnets[0].p.len, 16);
+	expect_result(c, req, "error", "remote subnet already exists");
+	/* argument errors never reach the core */
+	unsigned calls = c->n_calls;
+
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"key\":\"" FAKE_KEY_B
+			 "\"}}",
+		      "error", "No subnet supplied");
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.1.2.3/16\",\"key\":\"" FAKE_KEY_B "\"}}",
+		      "error", "10.1.2.3/16 has host bits set (did you mean 10.1.0.0/16?)");
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.1.0.0\",\"key\":\"" FAKE_KEY_B "\"}}",
+		      "error", "\"10.1.0.0\" is not an IP prefix (address/length)");
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.2.0.0/16\"}}",
+		      "error", "No remote public key supplied");
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.2.0.0/16\",\"key\":\"abcd\"}}",
+		      "error", "invalid public key length");
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.2.0.0/16\",\"key\":\"xyz\"}}",
+		      "error",
+		      "Failed to decode public key: encoding/hex: invalid byte: U+0078 'x'");
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":7}}",
+		      "error",
+		      "json: cannot unmarshal number into Go struct field "
+		      "AddRemoteSubnetRequest.subnet of type string");
+	cr_expect_eq(c->n_calls, calls);
+	/* remove: a wrong key refuses, no key removes whatever it names */
+	expect_result(c, "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.1.0.0/16\",\"key\":\"" FAKE_KEY_C "\"}}",
+		      "error", "no such remote subnet");
+	cr_expect_eq(c->n_subnets, 1);
+	expect_result(c, "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.1.0.0/16\"}}",
+		      "success", "");
+	cr_expect_eq(c->n_subnets, 0);
+	expect_result(c, "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
+			 "\"10.1.0.0/16\"}}",
+		      "error", "no such remote subnet");
 	free(c);
 }
 

@@ -225,6 +225,80 @@ int core_remove_peer(struct core *c, const char *uri, const char *iface, const c
 	return 0;
 }
 
+/* ---- tunnel routing ---- */
+
+void core_get_tunnel(const struct core *c, struct core_tunnel_info *out)
+{
+	((struct core *)c)->n_calls++;
+	*out = c->tunnel;
+	out->routes = c->n_subnets;
+}
+
+void core_foreach_remote_subnet(const struct core *c, core_subnet_cb *cb, void *ctx)
+{
+	((struct core *)c)->n_calls++;
+	for (size_t i = 0; i < c->n_subnets; i++)
+		cb(ctx, &c->subnets[i].p, c->subnets[i].key);
+}
+
+void core_foreach_local_subnet(const struct core *c, core_subnet_cb *cb, void *ctx)
+{
+	((struct core *)c)->n_calls++;
+	for (size_t i = 0; i < c->n_locals; i++)
+		cb(ctx, &c->locals[i], NULL);
+}
+
+static long subnet_find(const struct core *c, const struct inet_prefix *p)
+{
+	for (size_t i = 0; i < c->n_subnets; i++)
+		if (c->subnets[i].p.family == p->family && c->subnets[i].p.len == p->len &&
+		    !memcmp(c->subnets[i].p.addr, p->addr, sizeof(p->addr)))
+			return (long)i;
+	return -1;
+}
+
+int core_add_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t key[32],
+			   char *err, size_t errlen)
+{
+	c->n_calls++;
+	if (!c->tunnel.is_enabled) {
+		snprintf(err, errlen, "tunnel routing is not enabled (TunnelRouting.Enable)");
+		return -ENOTSUP;
+	}
+	if (subnet_find(c, p) >= 0) {
+		snprintf(err, errlen, "remote subnet already exists");
+		return -EEXIST;
+	}
+	if (c->n_subnets == FAKE_CORE_MAX) {
+		snprintf(err, errlen, "full");
+		return -ENOSPC;
+	}
+	c->subnets[c->n_subnets].p = *p;
+	memcpy(c->subnets[c->n_subnets++].key, key, 32);
+	return 0;
+}
+
+int core_remove_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t *key,
+			      char *err, size_t errlen)
+{
+	long i;
+
+	c->n_calls++;
+	if (!c->tunnel.is_enabled) {
+		snprintf(err, errlen, "tunnel routing is not enabled (TunnelRouting.Enable)");
+		return -ENOTSUP;
+	}
+	i = subnet_find(c, p);
+	if (i < 0 || (key && memcmp(c->subnets[i].key, key, 32))) {
+		snprintf(err, errlen, "no such remote subnet");
+		return -ENOENT;
+	}
+	c->n_subnets--;
+	memmove(&c->subnets[i], &c->subnets[i + 1],
+		(c->n_subnets - (size_t)i) * sizeof(c->subnets[0]));
+	return 0;
+}
+
 /* ---- the nodes of the captures (spec vectors-core/netns-out) ---- */
 
 void fake_core_key(const char *hex, uint8_t out[32])

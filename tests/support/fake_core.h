@@ -1,7 +1,8 @@
 /*
  * fake_core: a seam fake of the core facade's admin queries (core/core.h: core_get_self,
  * core_foreach_peer/tree/path/session, core_add_peer, core_remove_peer, core_query,
- * core_query_cancel) and of tun_get_info (tun/tun.h), for tests that link the admin socket
+ * core_query_cancel, and tunnel routing's core_get_tunnel, core_foreach_*_subnet and
+ * core_add/remove_remote_subnet, which keep subnets[] with the real core's error rules) and of tun_get_info (tun/tun.h), for tests that link the admin socket
  * without y64core and y64tun. struct core and struct tun are transparent here: a test fills
  * their fields, and addPeer/removePeer keep a list of configured URIs with yggdrasil's error
  * texts.
@@ -68,6 +69,15 @@ struct core {
 	char ifaces[FAKE_CORE_MAX][32];
 	size_t n_uris;
 	unsigned n_calls; /* every core_* call, to prove a request reached (or not) the core */
+	/* tunnel routing: what getTunnelRouting shows; add/removeRemoteSubnet edit subnets[] */
+	struct core_tunnel_info tunnel;
+	struct fake_subnet {
+		struct inet_prefix p;
+		uint8_t key[32];
+	} subnets[FAKE_CORE_MAX];
+	size_t n_subnets;
+	struct inet_prefix locals[FAKE_CORE_MAX];
+	size_t n_locals;
 };
 
 /* A zeroed fake core (queries never answered); fill it, then free() it. */
