@@ -34,7 +34,7 @@
 
 #define YGGDRASILCTL "/root/.cache/ygg-ref/usr/sbin/yggdrasilctl"
 
-enum { MAX_CHUNKS = 4, GUARD_MS = 10000 };
+enum { MAX_CHUNKS = 4, GUARD_MS = 30000 };
 
 struct talk {
 	/* inputs */
@@ -45,7 +45,8 @@ struct talk {
 	const char *chunk[MAX_CHUNKS];
 	size_t chunk_len[MAX_CHUNKS]; /* 0: strlen */
 	size_t n_chunks;
-	unsigned gap_ms;	/* between chunks, and how long to wait for a close after */
+	unsigned gap_ms;	/* between chunks, and how long to wait for a close after (counted
+				   from the last byte received once every chunk is sent) */
 	unsigned read_delay_ms; /* the client starts reading this late */
 	bool is_half_close;	/* shutdown(SHUT_WR) after the last chunk */
 	bool is_client_close;	/* gap_ms after the last chunk close, then wait gap_ms more */
@@ -105,6 +106,8 @@ static void on_rx_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init(t->rx + t->rx_len, (unsigned)(t->rx_cap - t->rx_len - 1));
 }
 
+static void on_timer(uv_timer_t *tm);
+
 static void on_rx(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct talk *t = s->data;
@@ -113,6 +116,14 @@ static void on_rx(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (n > 0) {
 		t->rx_len += (size_t)n;
 		t->rx[t->rx_len] = '\0';
+		/*
+		 * Once everything is sent, gap_ms counts from the last reply byte, not from the
+		 * last chunk: a slow machine (a sanitizer build beside other tests) takes longer
+		 * to deliver megabytes of replies, and that is not the server keeping quiet.
+		 */
+		if (t->next == t->n_chunks && !t->is_client_close &&
+		    uv_is_active((uv_handle_t *)&t->timer))
+			uv_timer_start(&t->timer, on_timer, t->gap_ms, 0);
 	} else if (n < 0) {
 		t->is_closed_by_server = true;
 		talk_finish(t);
