@@ -414,10 +414,28 @@ tun_mtu() {
 
 # --- traffic -----------------------------------------------------------------------------------
 
-# ping_ok NS ADDR [COUNT [PING-ARGS...]]: COUNT (3) echo replies from ADDR within 20 s, from
-# namespace NS (e.g. ping_ok 1 "$addr" 3 -I "$src" -s 1000).
+# ip_fam ADDR: -6 for an IPv6 address, -4 for an IPv4 one.
+ip_fam() { if [[ "$1" == *:* ]]; then echo -6; else echo -4; fi; }
+
+# ping_ok NS ADDR [COUNT [PING-ARGS...]]: COUNT (3) echo replies from ADDR (IPv6 or IPv4)
+# within 20 s, from namespace NS (e.g. ping_ok 1 "$addr" 3 -I "$src" -s 1000).
 ping_ok() {
-	ns_exec "$1" ping -6 -n -q -c "${3:-3}" -i 0.2 -w 20 "${@:4}" "$2"
+	ns_exec "$1" ping "$(ip_fam "$2")" -n -q -c "${3:-3}" -i 0.2 -w 20 "${@:4}" "$2"
+}
+
+# ping_expect_fail WHAT NS ADDR [COUNT [PING-ARGS...]]: no echo reply at all from ADDR in
+# COUNT (3) tries with a 2 s deadline; passes WHAT with what ping reported instead (e.g.
+# "Packet filtered"). Leaves ping's output in $T_TMP/ping.out.
+ping_expect_fail() {
+	local what="$1" out="$T_TMP/ping.out" why
+	shift
+	if ns_exec "$1" ping "$(ip_fam "$2")" -n -c "${3:-3}" -i 0.2 -w 2 "${@:4}" "$2" \
+		>"$out" 2>&1; then
+		cat "$out"
+		fail "$what: got echo replies"
+	fi
+	why="$(grep -m1 -oE '(Packet filtered|Destination [A-Za-z ]*Unreachable|Communication [a-z ]*|[0-9]+ received)' "$out" || true)"
+	pass "$what (${why:-no reply})"
 }
 
 # ping_expect_ok WHAT NS ADDR [COUNT [PING-ARGS...]]: ping_ok, or fail showing ping's output;
@@ -456,22 +474,26 @@ ptb_learnt() {
 }
 
 # transfer NS-FROM NS-TO ADDR KBYTES [SECONDS]: sends KBYTES of random data over TCP from
-# namespace NS-FROM to a listener on ADDR (port 7100) in NS-TO within SECONDS (30), and fails
-# unless the SHA-256 of what arrived equals that of what was sent. Sets WAITED to the transfer
-# time and MBITS to the rate (Mbit/s).
+# namespace NS-FROM to a listener on ADDR (IPv6 or IPv4, port 7100) in NS-TO within SECONDS
+# (30), and fails unless the SHA-256 of what arrived equals that of what was sent. Sets WAITED
+# to the transfer time and MBITS to the rate (Mbit/s).
 transfer() {
 	local from="$1" to="$2" addr="$3" kb="$4" src="$T_TMP/xfer.src" dst="$T_TMP/xfer.dst" i t0
+	local listen="TCP6-LISTEN:7100,bind=[$addr]" connect="TCP6:[$addr]:7100"
 	command -v socat >/dev/null || skip "needs socat (scripts/deps.sh installs it)"
+	if [[ "$addr" != *:* ]]; then
+		listen="TCP4-LISTEN:7100,bind=$addr" connect="TCP4:$addr:7100"
+	fi
 	head -c "$((kb * 1024))" /dev/urandom >"$src"
 	rm -f "$dst"
-	bg_start "$to" socat -u "TCP6-LISTEN:7100,bind=[$addr],reuseaddr" "CREATE:$dst"
+	bg_start "$to" socat -u "$listen,reuseaddr" "CREATE:$dst"
 	local lpid="$BG_PID"
 	for ((i = 0; i < 50; i++)); do
 		ns_exec "$to" ss -Hltn 'sport = :7100' | grep -q . && break
 		sleep 0.1
 	done
 	t0="$(now_s)"
-	ns_exec "$from" timeout "${5:-30}" socat -u "OPEN:$src" "TCP6:[$addr]:7100" ||
+	ns_exec "$from" timeout "${5:-30}" socat -u "OPEN:$src" "$connect" ||
 		fail "sending $kb KiB to [$addr]:7100 failed or took more than ${5:-30} s" \
 			"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
 	wait_exit "$lpid" 10 || fail "the receiver did not finish within 10 s of the sender" \
@@ -628,4 +650,27 @@ idle_usage() {
 			'{ printf "# idle %d s: %s (%s, %d up peers): cpu %.2f%%, rss %.1f MiB\n", s, n,
 			   impl, peers, 100 * ($14 + $15 - c0) / hz / s, rss / 1024 }' "/proc/$pid/stat"
 	done
+}
+
+# --- tunnel routing (TunnelRouting; ygg64 only) ------------------------------------------------
+
+# need_tunnel_impl: tunnel routing is ygg64's; with Y64_IMPL=real the nodes under test would be
+# the reference yggdrasil 0.5.12, which removed it in 0.4, so such a test cannot run.
+need_tunnel_impl() {
+	[[ "$Y64_IMPL" == ygg64 ]] ||
+		skip "tunnel routing: the reference yggdrasil (Y64_IMPL=real) has none to test"
+}
+
+# tunnel_get NAME JQ-FILTER: a field of the node's getTunnelRouting (e.g. .send.packets).
+tunnel_get() { ctl "$1" getTunnelRouting | jq -r "$2"; }
+
+# tunnel_expect_more NAME JQ-FILTER BEFORE WHAT: the field grew past BEFORE; passes WHAT.
+tunnel_expect_more() {
+	local now
+	now="$(tunnel_get "$1" "$2")"
+	((now > $3)) || {
+		ctl "$1" getTunnelRouting || true
+		fail "$4: $1's getTunnelRouting $2 is $now, not above $3"
+	}
+	pass "$4 ($1: $2 $3 -> $now)"
 }
