@@ -179,8 +179,9 @@ static int start_tun(struct daemon *d)
 
 	if (!strcmp(d->cfg->if_name, "none")) {
 		if (tr->is_enabled) {
-			log_error("TunnelRouting is enabled, but IfName is none: there is no TUN to "
-				  "route its subnets into");
+			log_error(
+			    "TunnelRouting is enabled, but IfName is none: there is no TUN to "
+			    "route its subnets into");
 			return -EINVAL;
 		}
 		log_info("TUN disabled (IfName: none)");

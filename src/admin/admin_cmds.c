@@ -688,6 +688,7 @@ static json_t *jtunnel_dir(const struct core_tunnel_dir *d, uint64_t ygg_dropped
 	set(o, "bytes", ju64(d->bytes));
 	set(o, "fragmented", ju64(d->fragmented));
 	set(o, "dropped_malformed", ju64(d->malformed));
+	set(o, "dropped_link_scope", ju64(d->link_scoped));
 	set(o, "dropped_bad_source", ju64(d->bad_src));
 	set(o, "dropped_bad_destination", ju64(d->bad_dst));
 	set(o, "dropped_too_big", ju64(d->too_big));

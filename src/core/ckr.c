@@ -10,7 +10,8 @@
  * the data path, which does not allocate (pkts come from the pool).
  *
  * Checks per direction, in this order (each failure is one counter, STYLE.md §10):
- *   out: a whole packet -> source local -> destination routed -> fits the MTU -> send
+ *   out: a whole packet -> not link-scoped -> source local -> destination routed -> fits the
+ *        MTU -> send
  *   in:  a whole packet -> source routed to the sender -> destination local -> fits -> TUN
  * The inbound source check comes first so that nothing, not even an ICMP error, is sent about
  * a packet whose source the sender does not own (as rwc does for IPv6).
@@ -135,6 +136,27 @@ static bool parse(struct pkt *p, struct hdr *h)
 	return false;
 }
 
+static bool is_ll6(const uint8_t a[16])
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; /* fe80::/10 */
+}
+
+/*
+ * Traffic that no router forwards (RFC 4291 §2.5.6 and §2.7 scopes 1 and 2; RFC 5771 §4 for
+ * 224.0.0.0/24; RFC 919 for the limited broadcast): what the host's stack sends on every
+ * interface, such as router solicitations and MLD reports. Dropped without an error and
+ * counted apart, so that the refusal counters show real refusals only.
+ */
+static bool is_link_scoped(const struct hdr *h)
+{
+	static const uint8_t bcast[4] = {255, 255, 255, 255};
+
+	if (h->fam == 0)
+		return (h->dst[0] == 224 && h->dst[1] == 0 && h->dst[2] == 0) ||
+		       !memcmp(h->dst, bcast, sizeof(bcast));
+	return is_ll6(h->src) || is_ll6(h->dst) || (h->dst[0] == 0xff && (h->dst[1] & 0x0f) <= 2);
+}
+
 /* One token of the ICMP bucket, if there is one (refilled at CKR_ICMP_RATE per second). */
 static bool bucket_take(struct ckr *c, uint64_t now_ms)
 {
@@ -183,8 +205,8 @@ static enum ckr_verdict outbound(struct ckr *c, struct pkt *p, uint64_t now_ms);
 static enum ckr_verdict reply(struct ckr *c, struct pkt *p, const struct hdr *h,
 			      const struct icmp_err *e, bool is_to_tun, uint64_t now_ms)
 {
-	bool may = h->fam == 0 ? icmp4_may_answer(p->data, p->len)
-			       : icmp6_may_answer(p->data, p->len, e);
+	bool may =
+	    h->fam == 0 ? icmp4_may_answer(p->data, p->len) : icmp6_may_answer(p->data, p->len, e);
 	struct pkt *q = NULL;
 	size_t n;
 
@@ -197,9 +219,9 @@ static enum ckr_verdict reply(struct ckr *c, struct pkt *p, const struct hdr *h,
 		goto out;
 	}
 	q = pkt_alloc(c->pool);
-	n = !q ? 0
-	       : h->fam == 0 ? icmp4_error(q, h->dst, h->src, e, p->data, p->len)
-			     : icmp6_error(q, h->dst, h->src, e, p->data, p->len);
+	n = !q		  ? 0
+	    : h->fam == 0 ? icmp4_error(q, h->dst, h->src, e, p->data, p->len)
+			  : icmp6_error(q, h->dst, h->src, e, p->data, p->len);
 	if (!n) {
 		c->stats.no_pkt++;
 		pkt_free(q);
@@ -284,6 +306,11 @@ static enum ckr_verdict outbound(struct ckr *c, struct pkt *p, uint64_t now_ms)
 
 	if (!parse(p, &h)) {
 		s->malformed++;
+		pkt_free(p);
+		return CKR_DROP;
+	}
+	if (is_link_scoped(&h)) {
+		s->link_scoped++;
 		pkt_free(p);
 		return CKR_DROP;
 	}

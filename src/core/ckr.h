@@ -42,10 +42,10 @@ struct pkt_pool;
 struct ckr;
 
 enum {
-	CKR_TYPE_TRAFFIC = 0x01,    /* core payload type (sessions spec §3.1), as for IPv6 */
-	CKR_ICMP_RATE = 100,	    /* ICMP errors per second, sustained ... */
-	CKR_ICMP_BURST = 50,	    /* ... and in a burst (a token bucket, as the kernel's) */
-	CKR_MTU_MIN = 1280,	    /* the MTU given to ckr_new is clamped, as rwc's */
+	CKR_TYPE_TRAFFIC = 0x01, /* core payload type (sessions spec §3.1), as for IPv6 */
+	CKR_ICMP_RATE = 100,	 /* ICMP errors per second, sustained ... */
+	CKR_ICMP_BURST = 50,	 /* ... and in a burst (a token bucket, as the kernel's) */
+	CKR_MTU_MIN = 1280,	 /* the MTU given to ckr_new is clamped, as rwc's */
 	CKR_MTU_MAX = 65535,
 };
 
@@ -66,14 +66,18 @@ enum ckr_verdict {
 
 /* One direction's counters: each packet is counted once, under what became of it. */
 struct ckr_dir_stats {
-	uint64_t passed;     /* sent on (out) or delivered (in); a fragmented one counts once */
-	uint64_t bytes;	     /* IP bytes of those */
-	uint64_t malformed;  /* not a whole IPv4 (header checksum included) or IPv6 packet */
-	uint64_t bad_src;    /* out: source outside the local subnets; in: no route for the
-				source, or its route names another key */
-	uint64_t bad_dst;    /* out: no route for the destination; in: not a local address */
-	uint64_t too_big;    /* larger than the MTU with DF, or IPv6: ICMP sent */
-	uint64_t fragmented; /* IPv4 without DF, larger than the MTU: passed in fragments */
+	uint64_t passed;      /* sent on (out) or delivered (in); a fragmented one counts once */
+	uint64_t bytes;	      /* IP bytes of those */
+	uint64_t malformed;   /* not a whole IPv4 (header checksum included) or IPv6 packet */
+	uint64_t link_scoped; /* out: link-scoped traffic no router forwards (IPv6 from or to
+				 fe80::/10 or to interface/link-local multicast ff01::/16,
+				 ff02::/16; IPv4 to 224.0.0.0/24 or 255.255.255.255): the
+				 host's own chatter on every interface, dropped without an error */
+	uint64_t bad_src;     /* out: source outside the local subnets; in: no route for the
+				 source, or its route names another key */
+	uint64_t bad_dst;     /* out: no route for the destination; in: not a local address */
+	uint64_t too_big;     /* larger than the MTU with DF, or IPv6: ICMP sent */
+	uint64_t fragmented;  /* IPv4 without DF, larger than the MTU: passed in fragments */
 	uint64_t frag_failed; /* could not be fragmented (pool empty, bad options): dropped */
 };
 

@@ -417,8 +417,9 @@ static bool tunnel_new(struct core *c, const struct config *cfg)
 		for (size_t i = 0; i < n; i++) {
 			inet_prefix_format(&v[i].prefix, s);
 			if (!memcmp(v[i].key, c->key, sizeof(c->key))) {
-				log_error("TunnelRouting: %s (at %u:%u) is routed to this node's own key",
-					  s, v[i].pos.line, v[i].pos.col);
+				log_error(
+				    "TunnelRouting: %s (at %u:%u) is routed to this node's own key",
+				    s, v[i].pos.line, v[i].pos.col);
 				return false;
 			}
 			r = ckr_add_route(c->ckr, &v[i].prefix, v[i].key);
@@ -788,6 +789,7 @@ static void dir_info(struct core_tunnel_dir *d, const struct ckr_dir_stats *s)
 	d->passed = s->passed;
 	d->bytes = s->bytes;
 	d->malformed = s->malformed;
+	d->link_scoped = s->link_scoped;
 	d->bad_src = s->bad_src;
 	d->bad_dst = s->bad_dst;
 	d->too_big = s->too_big;

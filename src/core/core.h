@@ -156,7 +156,8 @@ uint32_t core_ip_mtu(const struct core *c);
 
 /* One direction's counters (ckr.h's struct ckr_dir_stats). */
 struct core_tunnel_dir {
-	uint64_t passed, bytes, malformed, bad_src, bad_dst, too_big, fragmented, frag_failed;
+	uint64_t passed, bytes, malformed, link_scoped, bad_src, bad_dst, too_big, fragmented;
+	uint64_t frag_failed;
 };
 
 /* getTunnelRouting */
@@ -171,8 +172,8 @@ struct core_tunnel_info {
 	uint64_t icmp_sent, icmp_limited, icmp_suppressed, no_pkt;
 	uint64_t ygg_out_dropped; /* 200::/7 packets dropped because YggdrasilRouting is false */
 	uint64_t ygg_in_dropped;
-	uint64_t off_dropped;	/* IPv4 / non-200::/7 packets while tunnel routing is off */
-	uint64_t loop_refused;	/* addresses not dialled, links refused by the loop guard */
+	uint64_t off_dropped;  /* IPv4 / non-200::/7 packets while tunnel routing is off */
+	uint64_t loop_refused; /* addresses not dialled, links refused by the loop guard */
 };
 
 /* A remote subnet (key = the node it is routed to) or a local subnet (key NULL). */

@@ -978,8 +978,8 @@ void link_connect_tcp(struct link *l, const struct sockaddr *sa, const char *ifa
 
 		/* The tunnel-routing loop guard: this link must never ride our own TUN. */
 		r = uv_fileno(&l->io.h, &fd);
-		if (r == 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &l->sock_mark,
-					 sizeof(l->sock_mark)) < 0)
+		if (r == 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_MARK, &l->sock_mark, sizeof(l->sock_mark)) < 0)
 			r = -errno;
 		if (r < 0) {
 			close_errno(l, r, "SO_MARK");

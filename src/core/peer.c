@@ -353,8 +353,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (!addr_usable(p, ss))
 			continue;
 		if (p->t->cbs.addr_allowed &&
-		    !p->t->cbs.addr_allowed(p->t->cbs.ctx, (struct sockaddr *)ss, why, sizeof(why))) {
-			/* The loop guard, again for each resolution (the config saw only literals). */
+		    !p->t->cbs.addr_allowed(p->t->cbs.ctx, (struct sockaddr *)ss, why,
+					    sizeof(why))) {
+			/* The loop guard at each resolution (the config saw only literals). */
 			log_error("peer %s: not dialling: %s", p->u.base, why);
 			set_error(p, why);
 			continue;

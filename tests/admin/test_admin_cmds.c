@@ -324,10 +324,16 @@ Test(admin_cmds, gettunnelrouting_off_and_on)
 		    "\"enabled\": false,\n    \"dropped_tunnel_routing_off\": 7\n  }\n}\n");
 
 	c->tunnel = (struct core_tunnel_info){
-	    .is_enabled = true, .ygg_routing = true, .install_routes = true, .mtu = 65535,
+	    .is_enabled = true,
+	    .ygg_routing = true,
+	    .install_routes = true,
+	    .mtu = 65535,
 	    .out = {.passed = 10, .bytes = 1000, .bad_src = 2, .bad_dst = 3},
 	    .in = {.passed = 9, .bytes = 900, .bad_src = 4, .bad_dst = 5, .fragmented = 1},
-	    .icmp_sent = 5, .icmp_limited = 6, .ygg_out_dropped = 11, .loop_refused = 1};
+	    .icmp_sent = 5,
+	    .icmp_limited = 6,
+	    .ygg_out_dropped = 11,
+	    .loop_refused = 1};
 	inet_prefix_parse("10.0.0.0/8", true, &c->subnets[0].p);
 	fake_core_key(FAKE_KEY_B, c->subnets[0].key);
 	inet_prefix_parse("2001:db8:a::/48", true, &c->subnets[1].p);
@@ -363,8 +369,8 @@ Test(admin_cmds, gettunnelrouting_off_and_on)
 	cr_expect_eq(json_integer_value(json_object_get(rcv, "dropped_bad_source")), 4);
 	cr_expect_eq(json_integer_value(json_object_get(rcv, "dropped_bad_destination")), 5);
 	cr_expect_eq(json_integer_value(json_object_get(rcv, "fragmented")), 1);
-	cr_expect_eq(json_integer_value(json_object_get(json_object_get(r, "icmp"),
-							"rate_limited")), 6);
+	cr_expect_eq(
+	    json_integer_value(json_object_get(json_object_get(r, "icmp"), "rate_limited")), 6);
 	cr_expect_eq(json_integer_value(json_object_get(r, "loop_guard_refused")), 1);
 	json_decref(g);
 	free(got);
@@ -391,8 +397,9 @@ Test(admin_cmds, add_remove_remote_subnet)
 	struct core *c = fake_core_node_a();
 	char req[512];
 
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.1.0.0/16\",\"key\":\"" FAKE_KEY_B "\"}}",
+	expect_result(c,
+		      "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.1.0.0/16\",\"key\":\"" FAKE_KEY_B "\"}}",
 		      "error", "tunnel routing is not enabled (TunnelRouting.Enable)");
 	c->tunnel.is_enabled = true;
 	snprintf(req, sizeof(req),
@@ -406,41 +413,48 @@ Test(admin_cmds, add_remove_remote_subnet)
 	/* argument errors never reach the core */
 	unsigned calls = c->n_calls;
 
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"key\":\"" FAKE_KEY_B
-			 "\"}}",
-		      "error", "No subnet supplied");
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.1.2.3/16\",\"key\":\"" FAKE_KEY_B "\"}}",
+	expect_result(
+	    c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"key\":\"" FAKE_KEY_B "\"}}",
+	    "error", "No subnet supplied");
+	expect_result(c,
+		      "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.1.2.3/16\",\"key\":\"" FAKE_KEY_B "\"}}",
 		      "error", "10.1.2.3/16 has host bits set (did you mean 10.1.0.0/16?)");
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.1.0.0\",\"key\":\"" FAKE_KEY_B "\"}}",
+	expect_result(c,
+		      "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.1.0.0\",\"key\":\"" FAKE_KEY_B "\"}}",
 		      "error", "\"10.1.0.0\" is not an IP prefix (address/length)");
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.2.0.0/16\"}}",
+	expect_result(c,
+		      "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.2.0.0/16\"}}",
 		      "error", "No remote public key supplied");
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.2.0.0/16\",\"key\":\"abcd\"}}",
+	expect_result(c,
+		      "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.2.0.0/16\",\"key\":\"abcd\"}}",
 		      "error", "invalid public key length");
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.2.0.0/16\",\"key\":\"xyz\"}}",
+	expect_result(c,
+		      "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.2.0.0/16\",\"key\":\"xyz\"}}",
 		      "error",
 		      "Failed to decode public key: encoding/hex: invalid byte: U+0078 'x'");
-	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":7}}",
-		      "error",
+	expect_result(c, "{\"request\":\"addRemoteSubnet\",\"arguments\":{\"subnet\":7}}", "error",
 		      "json: cannot unmarshal number into Go struct field "
 		      "AddRemoteSubnetRequest.subnet of type string");
 	cr_expect_eq(c->n_calls, calls);
 	/* remove: a wrong key refuses, no key removes whatever it names */
-	expect_result(c, "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.1.0.0/16\",\"key\":\"" FAKE_KEY_C "\"}}",
+	expect_result(c,
+		      "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.1.0.0/16\",\"key\":\"" FAKE_KEY_C "\"}}",
 		      "error", "no such remote subnet");
 	cr_expect_eq(c->n_subnets, 1);
-	expect_result(c, "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.1.0.0/16\"}}",
+	expect_result(c,
+		      "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.1.0.0/16\"}}",
 		      "success", "");
 	cr_expect_eq(c->n_subnets, 0);
-	expect_result(c, "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
-			 "\"10.1.0.0/16\"}}",
+	expect_result(c,
+		      "{\"request\":\"removeRemoteSubnet\",\"arguments\":{\"subnet\":"
+		      "\"10.1.0.0/16\"}}",
 		      "error", "no such remote subnet");
 	free(c);
 }

@@ -1274,15 +1274,12 @@ Test(ckr, icmp_not_about_broadcast_or_multicast)
 	static const struct {
 		const char *src, *dst;
 	} quiet[] = {
-	    {"192.168.1.10", "255.255.255.255"}, /* no route: 3/0 not sent */
-	    {"192.168.1.10", "224.0.0.1"},
-	    {"192.168.1.10", "239.255.255.250"},
-	    {"224.0.0.5", "10.2.3.4"}, /* not local: 3/13 not sent */
+	    {"192.168.1.10", "239.255.255.250"}, /* no route: 3/0 not sent */
+	    {"224.0.0.5", "10.2.3.4"},		 /* not local: 3/13 not sent */
 	    {"255.255.255.255", "10.2.3.4"},
 	    {"0.0.0.0", "10.2.3.4"},
 	    {"127.0.0.1", "10.2.3.4"},
-	    {"2001:db8:1::10", "ff02::1"}, /* no route: 1/0 not sent */
-	    {"ff02::1", "2001:db8:2::1"},  /* not local: 1/1 not sent */
+	    {"ff02::1", "2001:db8:2::1"}, /* not local: 1/1 not sent */
 	    {"::", "2001:db8:2::1"},
 	};
 	uint8_t b[KEEP], want[KEEP];
@@ -1307,11 +1304,45 @@ Test(ckr, icmp_not_about_broadcast_or_multicast)
 	expect_tun(0, want, nw);
 	cr_assert_eq(E.ntun, 1);
 	cr_assert_eq(E.nsent, 0);
-	expect_stats(&(struct ckr_stats){.out.bad_dst = 4,
+	expect_stats(&(struct ckr_stats){.out.bad_dst = 1,
 					 .out.bad_src = 6,
 					 .out.too_big = 2,
 					 .icmp_sent = 1,
-					 .icmp_suppressed = 11});
+					 .icmp_suppressed = 8});
+	env_fini();
+}
+
+Test(ckr, link_scoped_chatter_dropped_quietly)
+{
+	static const struct {
+		const char *src, *dst;
+	} ll[] = {
+	    {"192.168.1.10", "255.255.255.255"}, /* the limited broadcast (RFC 919) */
+	    {"192.168.1.10", "224.0.0.1"},	 /* local network control (RFC 5771 §4) */
+	    {"192.168.1.10", "224.0.0.251"},	 /* mDNS */
+	    {"fe80::1", "2001:db8:2::1"},	 /* from link-local (RFC 4291 §2.5.6) */
+	    {"2001:db8:1::10", "fe80::2"},	 {"fe80::1", "ff02::2"}, /* a router solicitation */
+	    {"2001:db8:1::10", "ff02::16"},				 /* MLDv2 reports */
+	    {"2001:db8:1::10", "ff01::1"},				 /* interface-local */
+	};
+	uint8_t b[KEEP];
+	size_t n;
+
+	env_init(1280);
+	/* even when routed: a link-scoped packet is never forwarded */
+	add_route("224.0.0.0/4", E.ka);
+	for (size_t i = 0; i < sizeof(ll) / sizeof(ll[0]); i++) {
+		n = strchr(ll[i].src, ':') ? ip6(b, ll[i].src, ll[i].dst, 60, UDP)
+					   : ip4(b, ll[i].src, ll[i].dst, 40, 1, 0, UDP);
+		cr_assert_eq(from_tun(b, n, 0), CKR_DROP, "%s -> %s", ll[i].src, ll[i].dst);
+	}
+	cr_assert_eq(E.ntun, 0);
+	cr_assert_eq(E.nsent, 0);
+	expect_stats(&(struct ckr_stats){.out.link_scoped = 8});
+	/* 224.0.1.0 and beyond is routable multicast: it follows the routes */
+	n = ip4(b, "192.168.1.10", "224.0.1.1", 40, 1, 0, UDP);
+	cr_assert_eq(from_tun(b, n, 0), CKR_PASS);
+	cr_assert_eq(E.nsent, 1);
 	env_fini();
 }
 
@@ -1332,7 +1363,7 @@ Test(ckr, icmp_suppressed_takes_no_token)
 
 	env_init(1280);
 	for (int i = 0; i < 60; i++) {
-		n = ip4(b, "192.168.1.10", "224.0.0.1", 40, 1, 0, UDP);
+		n = ip4(b, "192.168.1.10", "239.255.255.250", 40, 1, 0, UDP);
 		cr_assert_eq(from_tun(b, n, 1000), CKR_REJECT);
 	}
 	for (int i = 0; i < CKR_ICMP_BURST; i++)

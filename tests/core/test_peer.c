@@ -762,7 +762,7 @@ Test(peer, foreach_addr_lists_literal_peers_listeners_and_links)
 	struct addrs va = {0}, vb = {0};
 
 	pair("tcp://127.0.0.1:0", "");
-	add_peer(&fx.n[0], "tcp://host.invalid:7");	   /* a name: not listed */
+	add_peer(&fx.n[0], "tcp://host.invalid:7"); /* a name: not listed */
 	add_peer(&fx.n[0], "tcp://[2001:db8::7]:7");
 	peer_foreach_addr(fx.n[0].t, addr_one, &va);
 	peer_foreach_addr(fx.n[1].t, addr_one, &vb);

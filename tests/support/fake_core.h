@@ -2,10 +2,10 @@
  * fake_core: a seam fake of the core facade's admin queries (core/core.h: core_get_self,
  * core_foreach_peer/tree/path/session, core_add_peer, core_remove_peer, core_query,
  * core_query_cancel, and tunnel routing's core_get_tunnel, core_foreach_*_subnet and
- * core_add/remove_remote_subnet, which keep subnets[] with the real core's error rules) and of tun_get_info (tun/tun.h), for tests that link the admin socket
- * without y64core and y64tun. struct core and struct tun are transparent here: a test fills
- * their fields, and addPeer/removePeer keep a list of configured URIs with yggdrasil's error
- * texts.
+ * core_add/remove_remote_subnet, which keep subnets[] with the real core's error rules) and of
+ * tun_get_info (tun/tun.h), for tests that link the admin socket without y64core and y64tun. struct
+ * core and struct tun are transparent here: a test fills their fields, and addPeer/removePeer keep
+ * a list of configured URIs with yggdrasil's error texts.
  *
  * Remote queries are recorded in queries[] and answered with answers[kind] (err and body):
  * at once inside core_query (answer_delay_ms == 0), after answer_delay_ms on loop (> 0; a
