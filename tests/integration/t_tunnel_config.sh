@@ -5,8 +5,12 @@
 #     TunnelRouting block: P in yggdrasil v0.3's spelling, Q in yggdrasilckr's (RemoteSubnets,
 #     Addresses, YggdrasilRouting: false, no Enable key). The real yggdrasil still reads both
 #     files. IPv4 pings pass both ways; Q's TUN has no 200::/7 address and P cannot reach Q's
-#     Yggdrasil address. Then both restart from `ygg64 -normaliseconf` (YAML) and the pings pass
-#     again.
+#     Yggdrasil address. Q's IfMTU is 1280, P's 65535: P's 3000-byte DF ping to Q is answered
+#     with Fragmentation Needed (mtu 1280, over the overlay, from Q's address) and P's kernel
+#     caches that MTU; without DF it passes, Q fragmenting it into its TUN. 8 MiB of TCP each way
+#     (SHA-256) then runs at MTU 1280, so each side cuts its kernel's TSO packets and merges the
+#     other's 1280-byte ones into GSO writes (the TUN offloads on the IPv4 path). Then both
+#     restart from `ygg64 -normaliseconf` (YAML) and the pings pass again.
 #  2. The loop guard: a remote subnet that covers a peer's, a listener's or an interface peer's
 #     literal address is refused at start (exit 1, the message names both); a peer host name
 #     that resolves into a remote subnet (the namespace's /etc/hosts) is never dialled and
@@ -31,9 +35,10 @@ up="tcp://$(ns_addr4 1 2):7001" # P listens on its end of the veth
 hjson_conf() {
 	local f="$T_TMP/$1.conf" base="$T_TMP/$1.genconf"
 	[[ -s "$base" ]] || "$YGG" -genconf >"$base" || fail "yggdrasil -genconf failed"
-	PEERS="$2" LISTEN="$3" ADMIN="unix://$(node_sock "$1")" BLOCK="$4" perl -0pe '
+	PEERS="$2" LISTEN="$3" ADMIN="unix://$(node_sock "$1")" BLOCK="$4" MTU="${5:-65535}" perl -0pe '
 		s/^  MulticastInterfaces: \[.*?^  \]$/  MulticastInterfaces: []/ms;
 		s/^  IfName: auto$/  IfName: ygg0/m;
+		s/^  IfMTU: 65535$/  IfMTU: $ENV{MTU}/m;
 		s/^  Peers: \[\]$/  Peers: $ENV{PEERS}/m;
 		s/^  Listen: \[\]$/  Listen: $ENV{LISTEN}/m;
 		s/\n\}\s*\z/\n  AdminListen: $ENV{ADMIN}\n$ENV{BLOCK}\n}\n/;' "$base" >"$f" ||
@@ -60,7 +65,7 @@ hjson_conf q "[\"$up\"]" '[]' "  # yggdrasilckr's TunnelRouting: no Enable key
     YggdrasilRouting: false
     Addresses: [ \"10.1.0.3/16\" ]
     RemoteSubnets: { \"$kp\": [ \"10.5.0.0/16\" ] }
-  }"
+  }" 1280
 pass "two real yggdrasil.conf files with TunnelRouting blocks; yggdrasil 0.5.12 reads both"
 
 # start_pq SUFFIX: starts P and Q from $T_TMP/{p,q}.SUFFIX and waits for the link and for
@@ -122,8 +127,42 @@ pq_checks() { # WHAT
 start_pq conf
 expect_eq "Q (no Enable key) runs with tunnel routing enabled" "$(tunnel_get q .enabled)" true
 pq_checks "HJSON"
+
+# MTU: P 65535, Q 1280.
+for ((i = 0; i < 5; i++)); do
+	ns_exec 1 ping -4 -n -M do -s 3000 -c 2 -i 0.5 -W 2 10.1.0.3 >"$T_TMP/ptb.out" 2>&1 || true
+	[[ "$(ns_exec 1 ip -4 route get 10.1.0.3)" == *" mtu 1280 "* ]] && break
+done
+((i < 5)) || {
+	cat "$T_TMP/ptb.out"
+	ns_exec 1 ip -4 route get 10.1.0.3 || true
+	fail "P's kernel did not learn mtu 1280 towards 10.1.0.3 from Q's Fragmentation Needed"
+}
+pass "Q answers P's 3000-byte DF ping with Fragmentation Needed: P caches mtu 1280 for 10.1.0.3"
+expect_more() { # NAME FILTER WHAT
+	local v
+	v="$(tunnel_get "$1" "$2")"
+	((v > 0)) || fail "$3: $1's getTunnelRouting $2 is $v"
+	pass "$3 ($1: $2 = $v)"
+}
+expect_more q .receive.dropped_too_big "Q counts the oversized DF packets it refused"
+ns_exec 1 ip -4 route flush cache
+ping_expect_ok "P's 3000-byte ping without DF passes (Q fragments it)" 1 10.1.0.3 3 -M dont -s 3000
+expect_more q .receive.fragmented "Q cut them into its 1280-byte TUN"
+transfer 1 2 10.1.0.3 8192 60
+pass "P sends Q 8 MiB over TCP at MTU 1280, SHA-256 intact ($WAITED s, $MBITS Mbit/s)"
+transfer 2 1 10.5.0.1 8192 60
+pass "Q sends P 8 MiB over TCP at MTU 1280, SHA-256 intact ($WAITED s, $MBITS Mbit/s)"
 node_stop p
 node_stop q
+# The TUN's closing line: "read N packets (G GSO cut, ...), wrote M (P in W merged writes)".
+for n in p q; do
+	line="$(grep 'tun ygg0: closed' "$(node_log "$n")" | tail -n1)"
+	cut="$(sed -n 's/.*(\([0-9]*\) GSO cut.*/\1/p' <<<"$line")"
+	merged="$(sed -n 's/.* in \([0-9]*\) merged writes.*/\1/p' <<<"$line")"
+	((${cut:-0} > 0 && ${merged:-0} > 0)) || fail "$n's TUN offloads on the IPv4 path: $line"
+	pass "$n's TUN cut TSO and merged writes on the IPv4 path: $line"
+done
 
 for n in p q; do
 	"$YGG64_BIN" -useconffile "$T_TMP/$n.conf" -normaliseconf >"$T_TMP/$n.yaml" ||
