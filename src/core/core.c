@@ -858,17 +858,26 @@ void core_set_route_hook(struct core *c, core_route_hook *hook, void *ctx)
 	c->route_ctx = ctx;
 }
 
-int core_add_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t key[32],
-			   char *err, size_t errlen)
+/* The admin commands' common start: tunnel routing is on; s gets p's text. */
+static int tunnel_cmd_begin(const struct core *c, const struct inet_prefix *p, char *s,
+			    char *err, size_t errlen)
 {
-	char s[INET_PREFIXSTRLEN_MAX];
-	int r;
-
 	if (!c->ckr) {
 		snprintf(err, errlen, "tunnel routing is not enabled (TunnelRouting.Enable)");
 		return -ENOTSUP;
 	}
 	inet_prefix_format(p, s);
+	return 0;
+}
+
+int core_add_remote_subnet(struct core *c, const struct inet_prefix *p, const uint8_t key[32],
+			   char *err, size_t errlen)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+	int r = tunnel_cmd_begin(c, p, s, err, errlen);
+
+	if (r < 0)
+		return r;
 	if (!memcmp(key, c->key, sizeof(c->key))) {
 		snprintf(err, errlen, "%s: that is this node's own key", s);
 		return -EINVAL;
@@ -893,13 +902,10 @@ int core_remove_remote_subnet(struct core *c, const struct inet_prefix *p, const
 			      char *err, size_t errlen)
 {
 	char s[INET_PREFIXSTRLEN_MAX];
-	int r;
+	int r = tunnel_cmd_begin(c, p, s, err, errlen);
 
-	if (!c->ckr) {
-		snprintf(err, errlen, "tunnel routing is not enabled (TunnelRouting.Enable)");
-		return -ENOTSUP;
-	}
-	inet_prefix_format(p, s);
+	if (r < 0)
+		return r;
 	r = ckr_remove_route(c->ckr, p, key, NULL);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", s,

@@ -2,10 +2,11 @@
  * libFuzzer driver for core/ckr, tunnel routing's packet checks (nat64-requirements §F 46-47).
  *
  * A fixed table: local 10.5.0.0/16 and 2001:db8:5::/48; 10.0.0.0/8 and 2001:db8::/32 routed
- * to key K1, 10.1.0.0/16 and 224.0.0.0/4 to K2; MTU from the first input byte (1280..). The
+ * to key K1, 10.1.0.0/16 and 224.0.0.0/4 to K2; MTU 1280 + 16 * the first input byte. The
  * rest is a script of records: a header byte (bits 0-1: from the TUN, from K1, from K2 or
- * from an unknown key; bit 2: advance the clock 1 s; bits 3-7 unused) and a length byte, then
- * that many bytes as a packet, placed at the start of a pool pkt (with its headroom).
+ * from an unknown key; bit 2: advance the clock 1 s; bits 3-7 unused) and a length (2 bytes,
+ * big-endian, at most MAX_PKT), then that many bytes as a packet in a pool pkt (with its
+ * headroom), so that packets above the MTU (fragmented, or answered) are reachable.
  *
  * Invariants, abort() on violation:
  * - what reaches send starts with the type byte 0x01 and holds one whole IPv4 or IPv6
@@ -30,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum {
 	POOL_COUNT = 256,
-	POOL_CAP = 2048, /* inputs are at most 255 bytes; errors at most 1280 */
+	MAX_PKT = 8192,
+	POOL_CAP = MAX_PKT, /* ICMP errors are at most 1280 bytes, fragments at most the MTU */
 };
 
 static const uint8_t k1[32] = {1}, k2[32] = {2}, k3[32] = {3};
@@ -103,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!pool)
 		abort();
-	f.mtu = 1280 + (size ? (uint32_t)data[0] * 4 : 0);
+	f.mtu = 1280 + (size ? (uint32_t)data[0] * 16 : 0);
 	c = ckr_new(f.mtu, pool, &cbs);
 	add(c, "10.5.0.0/16", NULL);
 	add(c, "2001:db8:5::/48", NULL);
@@ -111,14 +113,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	add(c, "2001:db8::/32", k1);
 	add(c, "10.1.0.0/16", k2);
 	add(c, "224.0.0.0/4", k2);
-	while (i + 2 <= size) {
-		uint8_t hdr = data[i], n = data[i + 1];
+	while (i + 3 <= size) {
+		uint8_t hdr = data[i];
+		size_t n = (size_t)data[i + 1] << 8 | data[i + 2];
 		const uint8_t *from[] = {NULL, k1, k2, k3};
 		struct pkt *p;
 
-		i += 2;
+		i += 3;
+		if (n > MAX_PKT)
+			n = MAX_PKT;
 		if (n > size - i)
-			n = (uint8_t)(size - i);
+			n = size - i;
 		if (hdr & 4)
 			now += 1000;
 		p = pkt_alloc(pool);
