@@ -13,6 +13,10 @@
 #   go-go         both yggdrasil-go (the baseline the ratios divide by)
 #   ygg64-go      node 1 (client side, encrypting) ygg64, node 2 yggdrasil-go
 #   go-ygg64      the converse (not in the default list)
+#   ygg64-tun4    both ygg64 with tunnel routing (TunnelRouting): node 1 owns 10.5.0.1/32,
+#                 node 2 10.1.0.3/32, each routes the other's /16 to its key, and iperf3 runs
+#                 between those IPv4 addresses, in the same sessions as ygg64-ygg64's IPv6
+#                 (its "/ygg64" ratios compare the two; the target is >= 0.9)
 # Measured per pair, after the nodes are up and idle:
 #   idle          RSS (VmRSS) and CPU of each daemon over BENCH_IDLE_T s (5) before any load;
 #   ping          RTT: 40 echo requests at 50 ms after a warm-up (mean of ping's avg);
@@ -51,7 +55,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 BENCH_T="${BENCH_T:-10}"
 BENCH_REPS="${BENCH_REPS:-3}"
-BENCH_PAIRS="${BENCH_PAIRS:-ygg64-ygg64 go-go ygg64-go}"
+BENCH_PAIRS="${BENCH_PAIRS:-ygg64-ygg64 ygg64-tun4 go-go ygg64-go}"
 BENCH_TESTS="${BENCH_TESTS:-ping tcp1 tcp4 udp64}"
 BENCH_IDLE_T="${BENCH_IDLE_T:-5}"
 BENCH_KNEE_STEPS="${BENCH_KNEE_STEPS:-6}"
@@ -252,7 +256,11 @@ pair_up() {
 	go-go) k1=real k2=real ;;
 	ygg64-go) k1=sut k2=real ;;
 	go-ygg64) k1=real k2=sut ;;
-	*) fail "unknown pair '$pair' (ygg64-ygg64, go-go, ygg64-go, go-ygg64)" ;;
+	ygg64-tun4)
+		k1=sut k2=sut
+		[[ "$Y64_IMPL" == ygg64 ]] || fail "ygg64-tun4 needs ygg64 (Y64_IMPL=real has no tunnel routing)"
+		;;
+	*) fail "unknown pair '$pair' (ygg64-ygg64, go-go, ygg64-go, go-ygg64, ygg64-tun4)" ;;
 	esac
 	NPAIR=$((NPAIR + 1))
 	s1=$((2 * NPAIR - 1)) s2=$((2 * NPAIR))
@@ -266,6 +274,13 @@ pair_up() {
 	node_patch "$n2" '.Peers = [$p] | .AdminListen = $a' \
 		--arg p "tcp://[$(ns_addr6 "$s1" "$s2")]:7001" --arg a "unix://$(node_sock "$n2")"
 	a2="$(node_addr "$n2")"
+	if [[ "$pair" == ygg64-tun4 ]]; then
+		node_patch "$n1" '.TunnelRouting = {Enable: true, IPv4LocalSubnets: ["10.5.0.1/32"],
+			IPv4RemoteSubnets: {"10.1.0.0/16": $k}}' --arg k "$(node_key "$n2")"
+		node_patch "$n2" '.TunnelRouting = {Enable: true, IPv4LocalSubnets: ["10.1.0.3/32"],
+			IPv4RemoteSubnets: {"10.5.0.0/16": $k}}' --arg k "$(node_key "$n1")"
+		a2=10.1.0.3
+	fi
 	blog "=== $pair: node 1 $k1, node 2 $k2 (namespaces $s1, $s2)"
 	node_start "$n1" "$s1" "$k1"
 	node_start "$n2" "$s2" "$k2"
@@ -274,7 +289,7 @@ pair_up() {
 	wait_peer_up "$n2" "$(node_key "$n1")" 20
 	tun_wait "$n1"
 	tun_wait "$n2"
-	ns_exec "$s1" ping -6 -n -q -c 3 -i 0.2 -w 20 "$a2" >/dev/null ||
+	ns_exec "$s1" ping "$(ip_fam "$a2")" -n -q -c 3 -i 0.2 -w 20 "$a2" >/dev/null ||
 		fail "$pair: node 1 cannot ping node 2 ($a2)"
 	rec "$pair" info impl "${NODE_IMPL[$n1]} ${NODE_IMPL[$n2]}"
 
@@ -300,10 +315,10 @@ measure() {
 			pair_use "$p"
 			case "$t" in
 			ping)
-				((rep > 1)) || ns_exec "$PS1" ping -6 -n -q -c 3 -i 0.2 -W 2 "$PA2" \
-					>/dev/null 2>&1 || true
-				out="$(ns_exec "$PS1" timeout 30 ping -6 -n -q -c 40 -i 0.05 -W 2 \
-					"$PA2" 2>&1 || true)"
+				((rep > 1)) || ns_exec "$PS1" ping "$(ip_fam "$PA2")" -n -q -c 3 -i 0.2 \
+					-W 2 "$PA2" >/dev/null 2>&1 || true
+				out="$(ns_exec "$PS1" timeout 30 ping "$(ip_fam "$PA2")" -n -q -c 40 \
+					-i 0.05 -W 2 "$PA2" 2>&1 || true)"
 				g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
 				[[ -n "$g" ]] && rec "$p" ping rtt_ms "$g"
 				blog "$p ping run $rep: ${g:-FAILED} ms"
@@ -441,6 +456,13 @@ print_table() {
 		[[ -z "$(fig "$p" udp sender_bound)" || "$(fig "$p" udp sender_bound)" == - ]] ||
 			echo "note: $p: the unpaced UDP run lost < 1 %: sender-bound, the figure is a floor"
 	done
+	if [[ " $BENCH_PAIRS " == *" ygg64-tun4 "* && " $BENCH_PAIRS " == *" ygg64-ygg64 "* ]]; then
+		echo "note: IPv4 tunnel / IPv6 overlay, both ygg64 pairs (target >= 0.9):" \
+			"TCP 1 stream $(ratio "$(fig ygg64-tun4 tcp1 gbps)" "$(fig ygg64-ygg64 tcp1 gbps)")," \
+			"TCP 4 streams $(ratio "$(fig ygg64-tun4 tcp4 gbps)" "$(fig ygg64-ygg64 tcp4 gbps)")," \
+			"UDP $(ratio "$(fig ygg64-tun4 udp knee_kpps)" "$(fig ygg64-ygg64 udp knee_kpps)")," \
+			"ping RTT $(ratio "$(fig ygg64-tun4 ping rtt_ms)" "$(fig ygg64-ygg64 ping rtt_ms)")"
+	fi
 	p="$(fig veth udp-unpaced rx_kpps)"
 	[[ "$p" == - ]] ||
 		echo "note: iperf3 alone over the veth (no overlay), unpaced: $p kpps" \
