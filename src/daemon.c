@@ -39,6 +39,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "crypto/keys.h"
+#include "lib/hex.h"
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -263,9 +264,7 @@ static void install_one(void *ctx, const struct inet_prefix *p, const uint8_t *k
 	struct route_walk *w = ctx;
 	char ps[INET_PREFIXSTRLEN_MAX], hex[17];
 
-	for (int i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	log_info("TunnelRouting: %s -> %s...", inet_prefix_format(p, ps), hex);
+	log_info("TunnelRouting: %s -> %s...", inet_prefix_format(p, ps), hex_encode(key, 8, hex));
 	if (!w->err)
 		w->err = on_route_hook(w->d, true, p);
 }
@@ -433,8 +432,7 @@ int daemon_start(struct daemon *d, const char *user)
 	char hex[65], buf[INET_ADDRSTRLEN_MAX];
 	int r;
 
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d->key[i]);
+	hex_encode(d->key, 32, hex);
 	log_info("Build name: ygg64");
 	log_info("Build version: %s", YGG64_VERSION);
 	log_info("Your public key is %s", hex);

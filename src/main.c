@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "crypto/keys.h"
 #include "daemon.h"
+#include "lib/hex.h"
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -237,11 +238,10 @@ static void print_address(const struct keypair *kp, bool is_subnet)
 static void print_pubkey(const struct keypair *kp)
 {
 	uint8_t pub[32];
+	char hex[65];
 
 	keys_public(kp, pub);
-	for (int i = 0; i < 32; i++)
-		printf("%02x", pub[i]);
-	putchar('\n');
+	puts(hex_encode(pub, sizeof(pub), hex));
 }
 
 static int export_key(const struct keypair *kp)

@@ -42,6 +42,7 @@
 
 #include "admin/admin_json.h"
 #include "core/core.h"
+#include "lib/hex.h"
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -155,10 +156,7 @@ static json_t *jhex(const uint8_t *b, size_t n)
 	char *s = xmalloc(2 * n + 1);
 	json_t *j;
 
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", b[i]);
-	s[2 * n] = '\0';
-	j = jstr(s);
+	j = jstr(hex_encode(b, n, s));
 	free(s);
 	return j;
 }

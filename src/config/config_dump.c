@@ -18,6 +18,7 @@
 #include "config/cnode.h"
 #include "config/config.h"
 #include "config/config_keys.h"
+#include "lib/hex.h"
 #include "lib/inet.h"
 
 struct dumper {
@@ -255,8 +256,7 @@ static void out_remote(struct dumper *d, const struct ckey *k, const void *base,
 	}
 	fputs(d->is_json ? "{" : "\n", d->f);
 	for (size_t i = 0; i < n; i++) {
-		for (int j = 0; j < 32; j++)
-			snprintf(hex + 2 * j, 3, "%02x", r[i].key[j]);
+		hex_encode(r[i].key, 32, hex);
 		inet_prefix_format(&r[i].prefix, pfx);
 		if (d->is_json) {
 			fputs(i ? "," : "", d->f);

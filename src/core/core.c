@@ -44,6 +44,7 @@
 #include "core/ctrl.h"
 #include "core/session.h"
 #include "crypto/keys.h"
+#include "lib/hex.h"
 #include "lib/inet.h"
 #include "lib/list.h"
 #include "lib/log.h"
@@ -323,12 +324,6 @@ static bool is_unspecified(const struct inet_prefix *a)
 	return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
 }
 
-static void key_prefix_hex(const uint8_t key[32], char out[17])
-{
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", key[i]);
-}
-
 /*
  * The loop guard (nat64-requirements §F 49), for peer.c: a link to or from an address that a
  * remote subnet covers would carry itself, once the kernel routes that address into our TUN.
@@ -347,7 +342,7 @@ static bool on_addr_allowed(void *ctx, const struct sockaddr *sa, char *why, siz
 	rp.family = ri.family;
 	rp.len = ri.len;
 	memcpy(rp.addr, ri.addr, sizeof(rp.addr));
-	key_prefix_hex(ri.key, k);
+	hex_encode(ri.key, 8, k);
 	snprintf(why, len,
 		 "%s is inside the tunnel-routed subnet %s (to %s...): a link there would be "
 		 "routed into the overlay it carries",

@@ -49,6 +49,7 @@
 #include "crypto/keys.h"
 #include "crypto/sign.h"
 #include "crypto/tls.h"
+#include "lib/hex.h"
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -563,8 +564,7 @@ static bool handle_meta(struct link *l, const uint8_t *body, size_t len)
 		link_close(l, -EPROTO, why);
 		return false;
 	}
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", m.key[i]);
+	hex_encode(m.key, 32, hex);
 	if (l->n_keys && !key_is_listed(l, m.key)) {
 		if (l->is_inbound)
 			snprintf(why, sizeof(why), "node public key %s is not in AllowedPublicKeys",
