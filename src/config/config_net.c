@@ -628,18 +628,11 @@ static bool uri_split(const char *uri, struct uri_parts *u)
  */
 static bool uri_addr(const char *uri, struct uri_parts *u, struct inet_prefix *a)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff}, zero[16];
-
 	if (!uri_split(uri, u) || (u->scheme_len == 4 && !strncasecmp(uri, "unix", 4)) ||
 	    !inet_addr_parse(u->host, a))
 		return false;
-	if (a->family == AF_INET6 && !memcmp(a->addr, mapped, sizeof(mapped))) {
-		memmove(a->addr, a->addr + 12, 4);
-		memset(a->addr + 4, 0, 12);
-		a->family = AF_INET;
-		a->len = 32;
-	}
-	return memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16) != 0;
+	inet_addr_unmap4(a);
+	return !inet_addr_is_unspecified(a);
 }
 
 /*

@@ -293,8 +293,6 @@ static void on_ckr_send(void *ctx, const uint8_t dest[32], struct pkt *p)
 /* A socket address as a host prefix; an IPv4-mapped IPv6 one as IPv4. */
 static bool prefix_of_sa(const struct sockaddr *sa, struct inet_prefix *a)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-
 	memset(a, 0, sizeof(*a));
 	if (sa->sa_family == AF_INET) {
 		a->family = AF_INET;
@@ -304,24 +302,11 @@ static bool prefix_of_sa(const struct sockaddr *sa, struct inet_prefix *a)
 	}
 	if (sa->sa_family != AF_INET6)
 		return false;
+	a->family = AF_INET6;
+	a->len = 128;
 	memcpy(a->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	if (!memcmp(a->addr, mapped, sizeof(mapped))) {
-		memmove(a->addr, a->addr + 12, 4);
-		memset(a->addr + 4, 0, 12);
-		a->family = AF_INET;
-		a->len = 32;
-	} else {
-		a->family = AF_INET6;
-		a->len = 128;
-	}
+	inet_addr_unmap4(a);
 	return true;
-}
-
-static bool is_unspecified(const struct inet_prefix *a)
-{
-	static const uint8_t zero[16];
-
-	return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
 }
 
 /*
@@ -364,7 +349,8 @@ static bool cover_one(void *ctx, const struct sockaddr *sa, const char *what)
 	char a[INET_ADDRSTRLEN_MAX], r[INET_PREFIXSTRLEN_MAX];
 	struct inet_prefix ap;
 
-	if (!prefix_of_sa(sa, &ap) || is_unspecified(&ap) || !inet_prefix_contains(w->p, &ap))
+	if (!prefix_of_sa(sa, &ap) || inet_addr_is_unspecified(&ap) ||
+	    !inet_prefix_contains(w->p, &ap))
 		return true;
 	snprintf(w->err, w->errlen,
 		 "%s covers %s, the address of %s: its link would be routed into the overlay it "

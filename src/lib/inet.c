@@ -224,6 +224,25 @@ bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_prefix 
 	return bits_equal(p->addr, addr->addr, p->len);
 }
 
+void inet_addr_unmap4(struct inet_prefix *a)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	if (a->family != AF_INET6 || memcmp(a->addr, mapped, sizeof(mapped)))
+		return;
+	memmove(a->addr, a->addr + 12, 4);
+	memset(a->addr + 4, 0, 12);
+	a->family = AF_INET;
+	a->len = 32;
+}
+
+bool inet_addr_is_unspecified(const struct inet_prefix *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
+}
+
 bool inet_is_yggdrasil(const struct inet_prefix *p)
 {
 	/* 200::/7 (yggdrasil-go address.GetPrefix): the first byte is 0x02 or 0x03. */

@@ -40,6 +40,13 @@ char *inet_ntop6(const uint8_t a[16], char *buf);
 bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b);
 /* True when prefix p contains address addr (same family; addr's len is ignored). */
 bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_prefix *addr);
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2), such as a dual-stack
+ * socket reports, becomes that IPv4 address (len 32); any other address is left as it is.
+ */
+void inet_addr_unmap4(struct inet_prefix *a);
+/* True for 0.0.0.0 and :: (a->len ignored). */
+bool inet_addr_is_unspecified(const struct inet_prefix *a);
 /* True when the IPv6 prefix lies in Yggdrasil's 200::/7 (addresses 02xx, subnets 03xx). */
 bool inet_is_yggdrasil(const struct inet_prefix *p);
 /*

@@ -366,6 +366,40 @@ Test(inet, overlaps_and_contains)
 	cr_assert_not(inet_prefix_contains(&a, &b));
 }
 
+Test(inet, unmap4_and_unspecified)
+{
+	struct inet_prefix a;
+	char s[INET_ADDRSTRLEN_MAX];
+
+	cr_assert(inet_addr_parse("::ffff:192.0.2.7", &a));
+	inet_addr_unmap4(&a);
+	cr_expect_eq(a.family, AF_INET);
+	cr_expect_eq(a.len, 32);
+	cr_expect_str_eq(inet_addr_format(&a, s), "192.0.2.7");
+	cr_expect_not(inet_addr_is_unspecified(&a));
+	for (size_t i = 4; i < 16; i++)
+		cr_expect_eq(a.addr[i], 0, "byte %zu cleared", i);
+	/* not mapped: left alone (::192.0.2.7 is the old IPv4-compatible form, not mapped) */
+	static const char *const keep[] = {"2001:db8::ffff:c000:207", "::192.0.2.7", "192.0.2.7"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		struct inet_prefix b;
+
+		cr_assert(inet_addr_parse(keep[i], &a));
+		b = a;
+		inet_addr_unmap4(&a);
+		cr_expect_eq(memcmp(&a, &b, sizeof(a)), 0, "%s unchanged", keep[i]);
+	}
+	cr_assert(inet_addr_parse("::ffff:0.0.0.0", &a));
+	inet_addr_unmap4(&a);
+	cr_expect(inet_addr_is_unspecified(&a), "mapped 0.0.0.0");
+	cr_assert(inet_addr_parse("::", &a));
+	cr_expect(inet_addr_is_unspecified(&a));
+	cr_assert(inet_addr_parse("0.0.0.0", &a));
+	cr_expect(inet_addr_is_unspecified(&a));
+	cr_assert(inet_addr_parse("::1", &a));
+	cr_expect_not(inet_addr_is_unspecified(&a));
+}
+
 Test(inet, addr_parse_sets_full_length)
 {
 	struct inet_prefix p;
