@@ -28,7 +28,6 @@
 #include "core/core.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +69,6 @@ struct core {
 	void *route_ctx;
 	bool ygg_routing; /* YggdrasilRouting (always true without tunnel routing) */
 	uint64_t ygg_out_dropped, ygg_in_dropped, off_dropped, loop_refused;
-	char guard_err[256]; /* core_add_peer's loop guard message (its *err points here) */
 	uv_timer_t tick;
 	uint8_t key[32];
 	uint64_t bad_core_type; /* decrypted payloads of an unknown core type */
@@ -421,7 +419,6 @@ static bool tunnel_new(struct core *c, const struct config *cfg)
 		h.len = h.family == AF_INET ? 32 : 128;
 		ckr_add_local(c->ckr, &h); /* -EEXIST: listed as a local subnet too */
 	}
-	c->ygg_routing = t->ygg_routing;
 	return true;
 }
 
@@ -495,7 +492,7 @@ struct core *core_new(uv_loop_t *loop, const struct config *cfg, const struct ke
 	c->rwc = rwc_new(c->key, mtu, pool, &wcbs);
 	c->ctrl = ctrl_new(c->key, rwc_mtu(c->rwc), nodeinfo, nlen, pool, &ccbs);
 	free(nodeinfo);
-	c->ygg_routing = true;
+	c->ygg_routing = !cfg->tunnel.is_enabled || cfg->tunnel.ygg_routing;
 	c->peers = peer_table_new(loop, cfg, kp, pool, &pcbs);
 	if (!c->peers || !c->ctrl || (cfg->tunnel.is_enabled && !tunnel_new(c, cfg))) {
 		core_free(c);
@@ -557,23 +554,6 @@ void core_free(struct core *c)
 
 int core_add_peer(struct core *c, const char *uri, const char *iface, const char **err)
 {
-	struct peer_uri u;
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-	struct addrinfo *ai = NULL;
-	char port[8];
-
-	/* The loop guard for a literal address now; host names are checked when resolved. */
-	if (c->ckr && peer_uri_parse(uri, false, &u, err) == 0 && u.scheme != PEER_UNIX) {
-		snprintf(port, sizeof(port), "%u", u.port);
-		if (getaddrinfo(u.host, port, &hints, &ai) == 0 && ai &&
-		    !on_addr_allowed(c, ai->ai_addr, c->guard_err, sizeof(c->guard_err))) {
-			freeaddrinfo(ai);
-			*err = c->guard_err;
-			return -EPERM;
-		}
-		if (ai)
-			freeaddrinfo(ai);
-	}
 	return peer_add(c->peers, uri, iface, err);
 }
 

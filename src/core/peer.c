@@ -128,6 +128,7 @@ struct peer_table {
 	uint64_t backoff_unit_ms;
 	bool is_started, is_closing;
 	uint32_t sock_mark; /* SO_MARK of our TCP sockets (the tunnel loop guard); 0: none */
+	char guard_why[256]; /* peer_add's loop-guard refusal (its *err points here) */
 	size_t live; /* peers, listeners, conns and the rate timer not yet freed */
 	peer_closed_cb *done;
 	void *done_arg;
@@ -451,8 +452,32 @@ static int table_need_tls(struct peer_table *t, const char **err)
 	return 0;
 }
 
+/* A literal IP host ("192.0.2.1", "2001:db8::1", "fe80::1%eth0") as a sockaddr. */
+static bool host_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	char h[PEER_HOST_MAX];
+
+	memset(ss, 0, sizeof(*ss));
+	snprintf(h, sizeof(h), "%s", host);
+	h[strcspn(h, "%")] = '\0';
+	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return true;
+	}
+	return false;
+}
+
 int peer_add(struct peer_table *t, const char *uri, const char *iface, const char **err)
 {
+	struct sockaddr_storage ss;
 	struct peer_uri u;
 	struct peer *p;
 	int r;
@@ -464,6 +489,11 @@ int peer_add(struct peer_table *t, const char *uri, const char *iface, const cha
 		return r;
 	if (u.scheme == PEER_TLS && (r = table_need_tls(t, err)) < 0)
 		return r;
+	/* The loop guard for a literal address now; a host name's are checked when resolved. */
+	if (u.scheme != PEER_UNIX && t->cbs.addr_allowed && host_addr(u.host, u.port, &ss) &&
+	    !t->cbs.addr_allowed(t->cbs.ctx, (struct sockaddr *)&ss, t->guard_why,
+				 sizeof(t->guard_why)))
+		return fail(err, t->guard_why, -EPERM);
 	p = peer_find(t, u.base, iface);
 	if (p) {
 		/* yggdrasil kicks a peer that is backing off into an immediate redial. */
@@ -858,29 +888,6 @@ static void fill_from_link(struct peer_link_info *pi, const struct conn *c)
 void peer_table_set_sock_mark(struct peer_table *t, uint32_t mark)
 {
 	t->sock_mark = mark;
-}
-
-/* A literal IP host ("192.0.2.1", "2001:db8::1", "fe80::1%eth0") as a sockaddr. */
-static bool host_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	char h[PEER_HOST_MAX];
-
-	memset(ss, 0, sizeof(*ss));
-	snprintf(h, sizeof(h), "%s", host);
-	h[strcspn(h, "%")] = '\0';
-	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		return true;
-	}
-	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		return true;
-	}
-	return false;
 }
 
 void peer_foreach_addr(const struct peer_table *t, peer_addr_cb *cb, void *ctx)

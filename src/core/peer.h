@@ -174,8 +174,9 @@ void peer_close_link(struct peer_table *t, uint32_t link_id, const char *why);
 
 /*
  * addPeer: starts a persistent peering (iface: InterfacePeers device or NULL). -EEXIST "peer is
- * already configured" (a peer that was backing off is redialled at once), or peer_uri_parse's
- * errors.
+ * already configured" (a peer that was backing off is redialled at once), -EPERM when the
+ * host is an IP literal that cbs.addr_allowed refuses (*err says why; valid until the next
+ * call), or peer_uri_parse's errors.
  */
 int peer_add(struct peer_table *t, const char *uri, const char *iface, const char **err);
 /* removePeer: stops redialling and closes its link. -ENOENT "peer is not configured". */

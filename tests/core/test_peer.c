@@ -696,23 +696,29 @@ Test(peer, loop_guard_skips_refused_resolved_addresses)
 	struct node *b = node_start(1, b_priv, "Listen: [\"tcp://[::]:0\"]\n");
 	struct node *a = node_start(0, a_priv, "{}");
 	const char *port = strrchr(peer_listener_uri(b->t, 0), ':') + 1;
+	const char *err = NULL;
 	char uri[64];
 	struct rows r;
 
-	/* 127.0.0.1 alone: never dialled, and getPeers says why */
-	a->refuse = "127.0.0.1";
-	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%s", port);
+	/* a host name whose addresses are all refused: never dialled, and getPeers says why */
+	a->refuse = "*";
+	snprintf(uri, sizeof(uri), "tcp://localhost:%s", port);
 	add_peer(a, uri);
 	run_for(300);
 	r = rows_of(a);
 	cr_assert_eq(r.n, 1);
 	cr_expect_not(r.r[0].is_up);
-	cr_expect(strstr(r.r[0].last_error, "127.0.0.1 is tunnel-routed (test)"), "%s",
-		  r.r[0].last_error);
+	cr_expect(strstr(r.r[0].last_error, "is tunnel-routed (test)"), "%s", r.r[0].last_error);
 	cr_expect_eq(b->ups, 0, "B saw no link");
 	cr_expect_geq(a->asked, 2, "asked again at each redial's resolution");
-	/* another address of the same listener is not refused: dialled and up */
 	cr_assert_eq(peer_remove(a->t, uri, NULL, NULL), 0);
+	/* a refused literal is refused by peer_add itself, with the guard's words */
+	a->refuse = "127.0.0.1";
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%s", port);
+	cr_assert_eq(peer_add(a->t, uri, NULL, &err), -EPERM);
+	cr_expect_str_eq(err, "127.0.0.1 is tunnel-routed (test)");
+	cr_expect_eq(rows_of(a).n, 0, "not configured");
+	/* another address of the same listener is not refused: dialled and up */
 	snprintf(uri, sizeof(uri), "tcp://[::1]:%s", port);
 	add_peer(a, uri);
 	cr_assert(run_until(&a->ups, 1, 3000), "A up over ::1");
