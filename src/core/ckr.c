@@ -58,7 +58,6 @@ struct ckr {
 	uint32_t mtu;
 	struct lpm *routes[2]; /* [0] IPv4, [1] IPv6; values: struct ckr_route_info * */
 	struct lpm *locals[2]; /* values: the ckr itself, as a marker */
-	size_t nroutes;
 	struct {
 		bool is_started;
 		uint64_t level; /* in BUCKET_UNITs: at most CKR_ICMP_BURST of them */
@@ -400,7 +399,6 @@ int ckr_add_route(struct ckr *c, const struct inet_prefix *p, const uint8_t key[
 		free(ri);
 		return r;
 	}
-	c->nroutes++;
 	return 0;
 }
 
@@ -421,13 +419,12 @@ int ckr_remove_route(struct ckr *c, const struct inet_prefix *p, const uint8_t *
 	if (old)
 		memcpy(old, ri->key, sizeof(ri->key));
 	free(ri);
-	c->nroutes--;
 	return 0;
 }
 
 bool ckr_route_for(const struct ckr *c, const struct inet_prefix *a, struct ckr_route_info *route)
 {
-	int fam = a->family == AF_INET ? 0 : a->family == AF_INET6 ? 1 : -1;
+	int fam = fam_of(a);
 	const struct ckr_route_info *ri;
 
 	if (fam < 0 || !(ri = lpm_lookup(c->routes[fam], a->addr, NULL)))
@@ -450,7 +447,7 @@ int ckr_add_local(struct ckr *c, const struct inet_prefix *p)
 
 bool ckr_is_local(const struct ckr *c, const struct inet_prefix *a)
 {
-	int fam = a->family == AF_INET ? 0 : a->family == AF_INET6 ? 1 : -1;
+	int fam = fam_of(a);
 
 	return fam >= 0 && lpm_lookup(c->locals[fam], a->addr, NULL) != NULL;
 }
@@ -501,7 +498,7 @@ void ckr_foreach_local(const struct ckr *c, ckr_route_cb *cb, void *ctx)
 
 size_t ckr_route_count(const struct ckr *c)
 {
-	return c->nroutes;
+	return lpm_count(c->routes[0]) + lpm_count(c->routes[1]);
 }
 
 const struct ckr_stats *ckr_get_stats(const struct ckr *c)
