@@ -1,7 +1,8 @@
 /*
  * ipfrag: IPv4 fragmentation, as a router does it for a datagram larger than the next hop's
  * MTU whose Don't Fragment bit is clear (RFC 791 §2.3 and §3.2, RFC 1812 §5.2.6). Tunnel
- * routing uses it when a packet is larger than the session MTU; NAT64 will too (RFC 7915 §4).
+ * routing uses it when a packet is larger than the session MTU; NAT64 too (RFC 7915 §4), and
+ * for IPv6 (ipfrag_split6).
  * Pure, libc only; the pieces come from a packet pool.
  *
  * Ownership: in is borrowed and not consumed; every fragment is a new pkt handed to emit,
@@ -11,6 +12,7 @@
 #define YGG64_LIB_IPFRAG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct pkt;
 struct pkt_pool;
@@ -41,5 +43,21 @@ typedef void ipfrag_emit_cb(void *ctx, struct pkt *frag);
  */
 int ipfrag_split4(const struct pkt *in, size_t mtu, struct pkt_pool *pool, ipfrag_emit_cb *emit,
 		  void *ctx);
+
+/*
+ * IPv6 fragmentation at the source (RFC 8200 §4.5), for the NAT64's 4->6 translation of an
+ * IPv4 packet without DF (RFC 7915 §4, nat64-requirements C 26): cuts the IPv6 packet at
+ * in->data (in->len bytes, payload length agreeing) into fragments of at most mtu bytes, each
+ * the 40-byte header (payload length rewritten, Next Header 44), a Fragment Header (the
+ * original Next Header, offset in 8-byte units, M, identification id) and a piece of the rest,
+ * a multiple of 8 bytes in all but the last. The packet must have no extension header, except
+ * that it may already be a fragment: a Fragment Header right after the fixed header, whose
+ * identification is then kept (id is ignored) and whose offset and M the pieces continue. Same
+ * contract as ipfrag_split4 otherwise: all fragments allocated before the first is emitted;
+ * returns their number (>= 2), -EINVAL (not such a packet, or in->len <= mtu), -EMSGSIZE (mtu
+ * leaves no room for 8 bytes after the 48 bytes of headers, or more than IPFRAG_MAX pieces), -ENOBUFS.
+ */
+int ipfrag_split6(const struct pkt *in, size_t mtu, uint32_t id, struct pkt_pool *pool,
+		  ipfrag_emit_cb *emit, void *ctx);
 
 #endif

@@ -123,6 +123,7 @@ struct pkt *pkt_alloc(struct pkt_pool *pool)
 	p = list_entry(n, struct pkt, node);
 	pool->in_use++;
 	pkt_reset(p);
+	memset(&p->off, 0, sizeof(p->off));
 	memset(p->cb, 0, sizeof(p->cb));
 	return p;
 }

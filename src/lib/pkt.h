@@ -40,6 +40,28 @@ enum {
 
 struct pkt_pool;
 
+/*
+ * Offload state of a pkt (sk_buff's gso_size/gso_type and CHECKSUM_PARTIAL): what the TUN's
+ * virtio_net_hdr said about a packet read (tun/vnet.h), or what a writer wants said about one
+ * written. Set only by a TUN opened with keep_gso and by the NAT64, which carries it through a
+ * translation (a TCPv6 GSO packet becomes one TCPv4 GSO packet); every other layer sees plain
+ * packets (gso_type PKT_GSO_NONE, is_csum_partial false).
+ */
+enum pkt_gso_type {
+	PKT_GSO_NONE = 0,
+	PKT_GSO_TCP4, /* TCP over IPv4, cut into gso_size-byte payloads by whoever sends it on */
+	PKT_GSO_TCP6,
+	PKT_GSO_UDP, /* UDP (either version), cut into gso_size-byte datagrams (USO) */
+};
+
+struct pkt_offload {
+	uint8_t gso_type;     /* enum pkt_gso_type */
+	bool is_csum_partial; /* the transport checksum field holds only the pseudo-header sum */
+	uint16_t gso_size;    /* GSO: transport payload bytes per piece */
+	uint16_t csum_start;  /* is_csum_partial: transport header offset from data */
+	uint16_t csum_offset; /* is_csum_partial: checksum field offset from csum_start */
+};
+
 struct pkt {
 	/* Queue linkage: owned by whichever struct pkt_queue (or pool free list) holds the pkt. */
 	struct list_node node;
@@ -48,6 +70,7 @@ struct pkt {
 	uint8_t *head; /* buffer start (fixed) */
 	uint8_t *end;  /* one past the buffer's last byte (fixed) */
 	struct pkt_pool *pool;
+	struct pkt_offload off; /* zeroed by pkt_alloc; see struct pkt_offload */
 	/*
 	 * Scratch for the layer that currently owns the pkt (e.g. the peer a frame came from).
 	 * Zeroed by pkt_alloc. Users cast it to their own struct after a

@@ -1,0 +1,2 @@
+/* frag: see frag.h. */
+#include "nat64/frag.h"

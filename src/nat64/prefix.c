@@ -1,0 +1,2 @@
+/* prefix: see prefix.h. */
+#include "nat64/prefix.h"

@@ -1,0 +1,2 @@
+/* table: see table.h. */
+#include "nat64/table.h"

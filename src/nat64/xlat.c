@@ -1,0 +1,2 @@
+/* xlat: see xlat.h. */
+#include "nat64/xlat.h"
