@@ -57,6 +57,7 @@ enum pkt_gso_type {
 struct pkt_offload {
 	uint8_t gso_type;     /* enum pkt_gso_type */
 	bool is_csum_partial; /* the transport checksum field holds only the pseudo-header sum */
+	bool is_gso_ecn;      /* GSO TCP with ECN: CWR in the first piece only (VIRTIO_NET_HDR_GSO_ECN) */
 	uint16_t gso_size;    /* GSO: transport payload bytes per piece */
 	uint16_t csum_start;  /* is_csum_partial: transport header offset from data */
 	uint16_t csum_offset; /* is_csum_partial: checksum field offset from csum_start */

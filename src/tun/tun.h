@@ -57,6 +57,13 @@ struct tun_params {
 	uint32_t txqueuelen;   /* the device's queue towards us, in packets; 0: TUN_TXQ_DEFAULT */
 	const uint8_t *addr6;  /* 16 bytes: our 200::/7 address, installed as addr6/7; or NULL */
 	struct pkt_pool *pool; /* reads allocate from it; must outlive the tun */
+	/*
+	 * With offloads: hand a GSO packet read (a TCP or UDP send of up to 64 KiB) to recv whole,
+	 * with p->off describing it (pkt.h: gso_type, gso_size, the partial checksum), instead of
+	 * cutting it into MTU-sized packets first. The receiver translates it as one packet (the
+	 * NAT64) or cuts it with tun_segment. Packets that are not GSO arrive as without it.
+	 */
+	bool keep_gso;
 	tun_recv_cb *recv;
 	void *ctx; /* passed to recv; must outlive the tun */
 };
@@ -86,9 +93,20 @@ struct tun_info {
 struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p);
 /*
  * Writes one IP packet to the device, at once or (with offloads) at the end of the loop
- * iteration. Consumes p; drops (counted) when the device is full.
+ * iteration. Consumes p; drops (counted) when the device is full. A pkt with offload state
+ * (p->off: GSO or a partial checksum, as a keep_gso read or a translation of one leaves it) is
+ * written as such, with its own virtio_net_hdr, and never merged with others; without
+ * offloads on the device it is dropped (counted in tx_drops: the kernel never sends GSO to a
+ * device that did not ask for it, so only a bug makes one).
  */
 void tun_write(struct tun *t, struct pkt *p);
+/*
+ * Cuts a GSO pkt (a keep_gso read, p->off.gso_type set) into whole packets, each a new pool
+ * pkt handed to cb(ctx, piece) as a plain read would be, and frees p (consumed); a pkt
+ * without GSO goes to cb as it is. Pieces that find the pool empty, or a GSO packet that is
+ * not one the TUN can cut, are dropped and counted (no_pkt, rx_drops).
+ */
+void tun_segment(struct tun *t, struct pkt *p, tun_recv_cb *cb, void *ctx);
 /*
  * Addresses, routes and rules the daemon installs itself (tunnel routing, later NAT64), through
  * rtnetlink. Each one added is remembered, and tun_close removes every one still there

@@ -125,6 +125,7 @@ struct tun {
 	bool has_vnet;	 /* IFF_VNET_HDR: a virtio_net_hdr before every packet */
 	bool is_flush_scheduled;
 	bool is_read_paused; /* the pool was low: poll stopped until on_room */
+	bool keep_gso;	     /* tun_params.keep_gso: GSO reads go to recv whole */
 	size_t read_reserve; /* READ_RESERVE, or half of a smaller pool */
 	unsigned offloads;   /* TUN_F_* that TUNSETOFFLOAD accepted */
 	int open_handles;    /* handles whose close callback is still due */
@@ -418,10 +419,11 @@ static void log_io_error(struct tun *t, const char *op, int err)
 }
 
 /*
- * Cuts the GSO packet p (len bytes at p->data) into pieces, each a pool pkt handed to the
- * receive callback, and frees p. A piece that finds the pool empty is dropped and counted.
+ * Cuts the GSO packet p (len bytes at p->data) into pieces, each a pool pkt handed to cb, and
+ * frees p. A piece that finds the pool empty is dropped and counted; rx_gso is the caller's.
  */
-static void cut_gso(struct tun *t, struct pkt *p, size_t len, const struct vnet_hdr *h)
+static void cut_gso(struct tun *t, struct pkt *p, size_t len, const struct vnet_hdr *h,
+		    tun_recv_cb *cb, void *ctx)
 {
 	struct vnet_seg s;
 
@@ -430,7 +432,6 @@ static void cut_gso(struct tun *t, struct pkt *p, size_t len, const struct vnet_
 		pkt_free(p);
 		return;
 	}
-	t->stats.rx_gso++;
 	for (size_t k = 0; k < s.nseg && !t->is_closing; k++) {
 		struct pkt *q = pkt_alloc(t->pool);
 
@@ -445,14 +446,87 @@ static void cut_gso(struct tun *t, struct pkt *p, size_t len, const struct vnet_
 		}
 		q->len = vnet_seg_write(p->data, &s, k, q->data);
 		t->stats.rx_packets++;
-		t->recv(t->ctx, q);
+		cb(ctx, q);
 	}
 	pkt_free(p);
 }
 
+/* The gso_type of the virtio header for a pkt's offload state, and back. */
+static uint8_t gso_to_vnet(const struct pkt_offload *o)
+{
+	uint8_t ecn = o->is_gso_ecn ? VIRTIO_NET_HDR_GSO_ECN : 0;
+
+	switch (o->gso_type) {
+	case PKT_GSO_TCP4:
+		return VIRTIO_NET_HDR_GSO_TCPV4 | ecn;
+	case PKT_GSO_TCP6:
+		return VIRTIO_NET_HDR_GSO_TCPV6 | ecn;
+	case PKT_GSO_UDP:
+		return VIRTIO_NET_HDR_GSO_UDP_L4;
+	default:
+		return VIRTIO_NET_HDR_GSO_NONE;
+	}
+}
+
+/* The virtio header that describes p's offload state (tun_write of a keep_gso pkt). */
+static void off_to_hdr(const struct pkt *p, struct vnet_hdr *h)
+{
+	const struct pkt_offload *o = &p->off;
+
+	memset(h, 0, sizeof(*h));
+	h->gso_type = gso_to_vnet(o);
+	if (o->is_csum_partial) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = o->csum_start;
+		h->csum_offset = o->csum_offset;
+	}
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		h->gso_size = o->gso_size;
+		/* hdr_len: all the headers, a hint the kernel recomputes (as yggdrasil-go sends) */
+		h->hdr_len = (uint16_t)(o->csum_start +
+					(o->gso_type == PKT_GSO_UDP ? 8
+					 : (size_t)o->csum_start + 12 < p->len
+					     ? (p->data[o->csum_start + 12] >> 4) * 4
+					     : 20));
+	}
+}
+
+static bool has_off(const struct pkt *p)
+{
+	return p->off.gso_type != PKT_GSO_NONE || p->off.is_csum_partial;
+}
+
+/*
+ * keep_gso: records the GSO packet p (len bytes) in p->off after vnet_seg_plan accepted it,
+ * so that the receiver can translate it whole. False (p freed, counted) when it is not one
+ * this module could cut either.
+ */
+static bool keep_gso(struct tun *t, struct pkt *p, size_t len, const struct vnet_hdr *h)
+{
+	struct vnet_seg s;
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+
+	if (vnet_seg_plan(p->data, len, h, &s) < 0) {
+		t->stats.rx_drops++;
+		pkt_free(p);
+		return false;
+	}
+	t->stats.rx_gso++;
+	p->off.gso_type = type == VIRTIO_NET_HDR_GSO_TCPV4   ? PKT_GSO_TCP4
+			  : type == VIRTIO_NET_HDR_GSO_TCPV6 ? PKT_GSO_TCP6
+							     : PKT_GSO_UDP;
+	p->off.is_gso_ecn = (h->gso_type & VIRTIO_NET_HDR_GSO_ECN) != 0;
+	p->off.gso_size = h->gso_size;
+	p->off.is_csum_partial = true;
+	p->off.csum_start = h->csum_start;
+	p->off.csum_offset = h->csum_offset;
+	return true;
+}
+
 /*
  * The vnet header of a read of n bytes (header included) into p: completes a checksum left to
- * us, or cuts a GSO packet (which consumes p). True when p is now a plain packet to hand on.
+ * us, or cuts a GSO packet (which consumes p) unless keep_gso. True when p is now a packet to
+ * hand on.
  */
 static bool vnet_in(struct tun *t, struct pkt *p, size_t n)
 {
@@ -465,7 +539,10 @@ static bool vnet_in(struct tun *t, struct pkt *p, size_t n)
 	}
 	vnet_hdr_get(p->data - VNET_HDR_LEN, &h);
 	if ((h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
-		cut_gso(t, p, n - VNET_HDR_LEN, &h);
+		if (t->keep_gso)
+			return keep_gso(t, p, n - VNET_HDR_LEN, &h);
+		t->stats.rx_gso++;
+		cut_gso(t, p, n - VNET_HDR_LEN, &h, t->recv, t->ctx);
 		return false;
 	}
 	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
@@ -475,6 +552,18 @@ static bool vnet_in(struct tun *t, struct pkt *p, size_t n)
 		return false;
 	}
 	return true;
+}
+
+void tun_segment(struct tun *t, struct pkt *p, tun_recv_cb *cb, void *ctx)
+{
+	struct vnet_hdr h;
+
+	if (p->off.gso_type == PKT_GSO_NONE) {
+		cb(ctx, p);
+		return;
+	}
+	off_to_hdr(p, &h);
+	cut_gso(t, p, p->len, &h, cb, ctx); /* rx_gso counted it when it was read */
 }
 
 static void on_readable(uv_poll_t *h, int status, int events);
@@ -651,7 +740,7 @@ static void flush_writes(struct tun *t)
 		struct vnet_flow f;
 		size_t i = ng;
 
-		merging[ng] = vnet_gro_parse(p->data, p->len, &f);
+		merging[ng] = !has_off(p) && vnet_gro_parse(p->data, p->len, &f);
 		if (!merging[ng]) {
 			/* Only its own flow's merge must not take packets sent after it. */
 			bool known = vnet_flow_id(p->data, p->len, &f);
@@ -683,6 +772,8 @@ static void flush_writes(struct tun *t)
 		size_t len = merging[i] ? vnet_gro_finish(&g[i], &h) : g[i].len;
 		size_t n = merging[i] ? g[i].nseg : 1;
 
+		if (!merging[i] && has_off(gp[i]))
+			off_to_hdr(gp[i], &h);
 		if (n > 1) {
 			t->stats.tx_gro++;
 			t->stats.tx_gro_pkts += n;
@@ -726,7 +817,10 @@ void tun_write(struct tun *t, struct pkt *p)
 		return;
 	}
 	if (!t->has_vnet) {
-		write_dev(t, NULL, p->data, p->len, 1);
+		if (has_off(p))
+			t->stats.tx_drops++;
+		else
+			write_dev(t, NULL, p->data, p->len, 1);
 		pkt_free(p);
 		return;
 	}
@@ -783,6 +877,7 @@ struct tun *tun_open(uv_loop_t *loop, const struct tun_params *p)
 	t->pool = p->pool;
 	t->recv = p->recv;
 	t->ctx = p->ctx;
+	t->keep_gso = p->keep_gso;
 	t->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5, 1);
 
 	struct pkt_pool_info pi;

@@ -944,6 +944,105 @@ Test(tun, gso_reads_are_cut_into_datagrams)
 	finish(fx.tun);
 }
 
+/* keep_gso: the reads the NAT64 takes whole, kept for the test to look at. */
+static struct pkt *gso_held[MAX_RX];
+static int gso_nheld;
+
+static void on_recv_keep(void *ctx, struct pkt *p)
+{
+	(void)ctx;
+	if (p->len >= 48 && p->data[0] >> 4 == 6 && p->data[6] == IPPROTO_UDP &&
+	    (p->data[42] << 8 | p->data[43]) == PEER_PORT && gso_nheld < MAX_RX) {
+		gso_held[gso_nheld++] = p;
+		return;
+	}
+	pkt_free(p);
+}
+
+static void on_piece(void *ctx, struct pkt *p)
+{
+	int *n = ctx;
+
+	cr_assert_eq(p->off.gso_type, PKT_GSO_NONE);
+	cr_assert(udp6_csum_ok(p->data, p->len), "piece %d's checksum", *n);
+	cr_assert_eq(p->len, 48 + 100);
+	cr_assert_eq(p->data[48 + 3], (uint8_t)*n, "pieces in order");
+	(*n)++;
+	pkt_free(p);
+}
+
+Test(tun, keep_gso_hands_reads_whole_cuts_on_demand_and_writes_gso)
+{
+	enum { SEG = 100, NSEG = 12 };
+	struct tun_params tp;
+	struct tun_info ti;
+	struct pkt *p;
+	int pieces = 0;
+
+	enter_netns();
+	loop_init(64, 4096);
+	tp = params("ygggsok0");
+	tp.keep_gso = true;
+	tp.recv = on_recv_keep;
+	fx.tun = tun_open(&fx.loop, &tp);
+	cr_assert_not_null(fx.tun);
+	tun_get_info(fx.tun, &ti);
+	if (!(ti.offloads & TUN_F_USO6))
+		skip_loudly("the kernel has no USO for TUN (Linux 6.2+)");
+	int s = udp6_socket();
+	int gso = SEG;
+	cr_assert_eq(setsockopt(s, SOL_UDP, UDP_SEGMENT, &gso, sizeof(gso)), 0);
+	uint8_t buf[SEG * NSEG];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i % SEG < 4 ? 0 : i * 13);
+	for (int k = 0; k < NSEG; k++)
+		buf[k * SEG + 3] = (uint8_t)k;
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(PEER_PORT)};
+	memcpy(&to.sin6_addr, peer_addr, 16);
+	cr_assert_eq(sendto(s, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)),
+		     (ssize_t)sizeof(buf));
+	cr_assert(uvwait_until(&fx.loop, &gso_nheld, 1, 3000), "the GSO read arrived");
+	p = gso_held[0];
+	cr_assert_eq(p->off.gso_type, PKT_GSO_UDP, "handed over whole, not cut");
+	cr_assert_eq(p->off.gso_size, SEG);
+	cr_assert(p->off.is_csum_partial);
+	cr_assert_eq(p->off.csum_start, 40);
+	cr_assert_eq(p->off.csum_offset, 6);
+	cr_assert_eq(p->len, 48 + sizeof(buf));
+
+	/* Written back as it is (to a local socket: the addresses swapped), it arrives as
+	 * NSEG datagrams, cut by the kernel from our one GSO write. */
+	int r = bound_udp6(LOCAL_PORT);
+	struct pkt *w = pkt_with(p->data, p->len);
+	w->off = p->off;
+	memcpy(w->data + 8, peer_addr, 16);
+	memcpy(w->data + 24, our_addr, 16);
+	w->data[40] = (uint8_t)(7001 >> 8);
+	w->data[41] = (uint8_t)7001;
+	w->data[42] = (uint8_t)(LOCAL_PORT >> 8);
+	w->data[43] = (uint8_t)LOCAL_PORT;
+	/* The partial checksum field is the pseudo-header sum, unchanged by a swap of the two
+	 * addresses (a sum does not care about order) and the ports (not in it). */
+	tun_write(fx.tun, w);
+	uv_run(&fx.loop, UV_RUN_NOWAIT);
+	for (int k = 0; k < NSEG; k++) {
+		uint8_t got[SEG + 1];
+		ssize_t n = recv(r, got, sizeof(got), 0);
+
+		cr_assert_eq(n, SEG, "datagram %d: %zd (%s)", k, n, strerror(errno));
+		cr_assert_eq(got[3], (uint8_t)k);
+	}
+	tun_get_info(fx.tun, &ti);
+	cr_assert_eq(ti.tx_gro, 0, "never merged with others");
+
+	/* Cut on demand, for a receiver that needs plain packets (the core). */
+	tun_segment(fx.tun, p, on_piece, &pieces);
+	cr_assert_eq(pieces, NSEG);
+	close(r);
+	close(s);
+	finish(fx.tun);
+}
+
 /* ---- addresses, routes and the loop guard, read back through rtnetlink ---- */
 
 /*
