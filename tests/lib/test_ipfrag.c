@@ -548,3 +548,401 @@ Test(ipfrag, emit_owns_each_fragment)
 	cr_assert_eq(n, 3);
 	pkt_free(in);
 }
+
+/*
+ * ipfrag_split6: IPv6 fragmentation at the source (RFC 8200 §4.5), for the NAT64's 4->6 side
+ * (RFC 7915 §4, nat64-requirements §2 C 26, C 28). The packets go from 2001:db8:1::a to
+ * 64:ff9b::198.51.100.20, with Traffic Class 0xb8 and Flow Label 0x12345 (to show that the
+ * fixed header is kept), hop limit 63.
+ */
+#define ADDRS6 " 20010db800010000000000000000000a 0064ff9b0000000000000000c6336414"
+
+enum { IP6H = 40, FRAGH = 8 };
+
+/*
+ * A pool pkt holding an IPv6 packet: the fixed header (next header nh, payload length right),
+ * then, when fh is not NULL, the 8 bytes at fh as a Fragment Header, then dlen of pattern.
+ */
+static struct pkt *mk6(uint8_t nh, const uint8_t *fh, size_t dlen)
+{
+	uint8_t h[IP6H + FRAGH];
+	size_t hl = IP6H + (fh ? FRAGH : 0), plen = hl - IP6H + dlen;
+	long n = th_unhex("6b812345 0000 00 3f" ADDRS6, h, IP6H);
+
+	cr_assert_eq(n, IP6H, "bad fixture");
+	h[4] = (uint8_t)(plen >> 8);
+	h[5] = (uint8_t)plen;
+	h[6] = fh ? 44 : nh;
+	if (fh)
+		memcpy(h + IP6H, fh, FRAGH);
+	return mk(h, hl, dlen);
+}
+
+/* A Fragment Header: next header nh, byte offset off (a multiple of 8), M, identification. */
+static const uint8_t *fragh(uint8_t nh, size_t off, bool m, uint32_t id)
+{
+	static uint8_t b[FRAGH];
+
+	b[0] = nh;
+	b[1] = 0;
+	b[2] = (uint8_t)((off | m) >> 8);
+	b[3] = (uint8_t)(off | m);
+	b[4] = (uint8_t)(id >> 24);
+	b[5] = (uint8_t)(id >> 16);
+	b[6] = (uint8_t)(id >> 8);
+	b[7] = (uint8_t)id;
+	return b;
+}
+
+static uint16_t fh_word(const struct pkt *f)
+{
+	return (uint16_t)(f->data[IP6H + 2] << 8 | f->data[IP6H + 3]);
+}
+
+static uint32_t fh_id(const struct pkt *f)
+{
+	const uint8_t *b = f->data + IP6H + 4;
+
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/*
+ * The IPv6 fragments in got are well formed: at most mtu bytes, at PKT_HEADROOM, the fixed
+ * header of in (payload length and Next Header 44 aside), a Fragment Header with next header
+ * nh, identification id, zero reserved fields, offsets contiguous from off0 bytes, M on all
+ * but the last and on the last as last_m; the data of all but the last a multiple of 8; and
+ * the data, concatenated, is the pattern of dlen bytes.
+ */
+static void check_pieces6(const struct pkt *in, size_t mtu, uint8_t nh, uint32_t id, size_t off0,
+			  bool last_m, size_t dlen)
+{
+	size_t pos = 0;
+
+	for (int i = 0; i < got.n; i++) {
+		const struct pkt *f = got.p[i];
+		size_t fd = f->len - IP6H - FRAGH;
+		bool is_last = i + 1 == got.n;
+
+		cr_assert_leq(f->len, mtu, "fragment %d: %zu bytes", i, f->len);
+		cr_assert_eq(pkt_headroom(f), PKT_HEADROOM);
+		cr_assert_arr_eq(f->data, in->data, 4, "fragment %d: version, class, flow", i);
+		cr_assert_eq((size_t)(f->data[4] << 8 | f->data[5]), f->len - IP6H, "payload len");
+		cr_assert_eq(f->data[6], 44, "fragment %d: Next Header", i);
+		cr_assert_arr_eq(f->data + 7, in->data + 7, 33, "fragment %d: hops, addresses", i);
+		cr_assert_eq(f->data[IP6H], nh, "fragment %d: Fragment Header's next header", i);
+		cr_assert_eq(f->data[IP6H + 1], 0, "reserved");
+		cr_assert_eq(fh_word(f) & 6, 0, "reserved bits");
+		cr_assert_eq((size_t)(fh_word(f) & 0xfff8), off0 + pos, "fragment %d offset", i);
+		cr_assert_eq(fh_word(f) & 1, is_last ? last_m : 1, "fragment %d M", i);
+		cr_assert_eq(fh_id(f), id, "fragment %d identification", i);
+		if (!is_last)
+			cr_assert_eq(fd % 8, 0, "fragment %d: %zu data bytes", i, fd);
+		for (size_t j = 0; j < fd; j++)
+			cr_assert_eq(f->data[IP6H + FRAGH + j], pattern(pos + j),
+				     "fragment %d byte %zu", i, j);
+		pos += fd;
+	}
+	cr_assert_eq(pos, dlen, "the data reassembles whole");
+}
+
+/*
+ * 3000 bytes (40 + 2960 of UDP) at MTU 1280: (1280 - 48) rounded down to 8 is 1232, so 1232 +
+ * 1232 + 496 at offsets 0, 154, 308 (in 8-byte units, written as offset << 3 | M).
+ */
+Test(ipfrag, split6_datagram_of_3000_at_1280)
+{
+	static uint8_t before[3000];
+	struct pkt *in = mk6(17, NULL, 2960);
+
+	cr_assert_eq(in->len, 3000);
+	memcpy(before, in->data, 3000);
+	cr_assert_eq(ipfrag_split6(in, 1280, 0xdeadbeef, pool, collect, &got), 3);
+	cr_assert_eq(got.n, 3);
+	expect_frag(0, 1280, "6b812345 04d8 2c 3f" ADDRS6 " 11 00 0001 deadbeef");
+	expect_frag(1, 1280, "6b812345 04d8 2c 3f" ADDRS6 " 11 00 04d1 deadbeef");
+	expect_frag(2, 544, "6b812345 01f8 2c 3f" ADDRS6 " 11 00 09a0 deadbeef");
+	check_pieces6(in, 1280, 17, 0xdeadbeef, 0, false, 2960);
+	cr_assert_eq(in->len, 3000);
+	cr_assert_arr_eq(in->data, before, 3000, "the input is borrowed, not changed");
+	free_got();
+	pkt_free(in);
+}
+
+/*
+ * C 28: the input is already a middle fragment (TCP, offset 100 = 800 bytes, M, ID 0x01020304):
+ * its 1480 bytes at MTU 600 are 552 + 552 + 376 at offsets 100, 169, 238, M on every one, and
+ * the ID passed in is ignored.
+ */
+Test(ipfrag, split6_middle_fragment_continues)
+{
+	struct pkt *in = mk6(0, fragh(6, 800, true, 0x01020304), 1480);
+
+	cr_assert_eq(ipfrag_split6(in, 600, 0xffffffff, pool, collect, &got), 3);
+	expect_frag(0, 600, "6b812345 0230 2c 3f" ADDRS6 " 06 00 0321 01020304");
+	expect_frag(1, 600, "6b812345 0230 2c 3f" ADDRS6 " 06 00 0549 01020304");
+	expect_frag(2, 424, "6b812345 0180 2c 3f" ADDRS6 " 06 00 0771 01020304");
+	check_pieces6(in, 600, 6, 0x01020304, 800, true, 1480);
+	free_got();
+	pkt_free(in);
+}
+
+Test(ipfrag, split6_last_fragment_keeps_m_clear)
+{
+	/* the last fragment of its datagram (M clear), the reserved fields set: zero in ours */
+	uint8_t fh[FRAGH];
+	struct pkt *in;
+
+	memcpy(fh, fragh(17, 1600, false, 0xa5a5a5a5), FRAGH);
+	fh[1] = 0xff;
+	fh[3] |= 6;
+	in = mk6(0, fh, 1001);
+	cr_assert_eq(ipfrag_split6(in, 600, 7, pool, collect, &got), 2);
+	cr_assert_eq(fh_word(got.p[0]), 1600 | 1);
+	cr_assert_eq(fh_word(got.p[1]), 2152);
+	check_pieces6(in, 600, 17, 0xa5a5a5a5, 1600, false, 1001);
+	free_got();
+	pkt_free(in);
+}
+
+Test(ipfrag, split6_exact_multiples)
+{
+	struct pkt *in;
+
+	/* 2 * 1232 bytes: two fragments of exactly 1280, no empty third */
+	in = mk6(17, NULL, 2464);
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, pool, collect, &got), 2);
+	cr_assert_eq(got.p[0]->len, 1280);
+	cr_assert_eq(got.p[1]->len, 1280);
+	cr_assert_eq(fh_word(got.p[1]), 1232);
+	check_pieces6(in, 1280, 17, 1, 0, false, 2464);
+	free_got();
+	pkt_free(in);
+
+	/* one byte over the MTU: 1232 + 9 */
+	in = mk6(17, NULL, 1241);
+	cr_assert_eq(in->len, 1281);
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, pool, collect, &got), 2);
+	cr_assert_eq(got.p[1]->len, 57);
+	check_pieces6(in, 1280, 17, 1, 0, false, 1241);
+	free_got();
+	/* and 7 bytes of mtu less buy the same first piece */
+	cr_assert_eq(ipfrag_split6(in, 1273, 1, pool, collect, &got), 2);
+	cr_assert_eq(got.p[0]->len, 1272, "1273 - 48 rounded down to 1224");
+	check_pieces6(in, 1273, 17, 1, 0, false, 1241);
+	free_got();
+	pkt_free(in);
+}
+
+Test(ipfrag, split6_every_mtu_keeps_the_invariants)
+{
+	struct pkt *plain = mk6(58, NULL, 1000), *frag = mk6(0, fragh(50, 56, true, 9), 1000);
+
+	/* below 64, 8 bytes a piece are more than IPFRAG_MAX pieces */
+	for (size_t mtu = 56; mtu < 1040; mtu++) {
+		size_t step = (mtu - 48) / 8 * 8, n = (1000 + step - 1) / step;
+		int want = n <= IPFRAG_MAX ? (int)n : -EMSGSIZE;
+
+		cr_assert_eq(ipfrag_split6(plain, mtu, 0x11223344, pool, collect, &got), want,
+			     "mtu %zu", mtu);
+		check_pieces6(plain, mtu, 58, 0x11223344, 0, false, want > 0 ? 1000 : 0);
+		free_got();
+		cr_assert_eq(ipfrag_split6(frag, mtu, 0, pool, collect, &got), want, "mtu %zu",
+			     mtu);
+		check_pieces6(frag, mtu, 50, 9, 56, true, want > 0 ? 1000 : 0);
+		free_got();
+	}
+	pkt_free(plain);
+	pkt_free(frag);
+}
+
+Test(ipfrag, split6_mtu_too_small)
+{
+	struct pkt *in = mk6(17, NULL, 24);
+
+	/* 48 + 8 is the least: three fragments of 8 bytes each */
+	cr_assert_eq(ipfrag_split6(in, 55, 1, pool, collect, &got), -EMSGSIZE);
+	cr_assert_eq(ipfrag_split6(in, 48, 1, pool, collect, &got), -EMSGSIZE);
+	cr_assert_eq(ipfrag_split6(in, 0, 1, pool, collect, &got), -EMSGSIZE);
+	cr_assert_eq(got.n, 0);
+	cr_assert_eq(ipfrag_split6(in, 56, 1, pool, collect, &got), 3);
+	check_pieces6(in, 56, 17, 1, 0, false, 24);
+	free_got();
+	pkt_free(in);
+}
+
+Test(ipfrag, split6_too_many_fragments)
+{
+	/* at MTU 56 each fragment carries 8 bytes: 512 bytes are IPFRAG_MAX, 513 one more */
+	struct pkt *in = mk6(17, NULL, 8 * IPFRAG_MAX + 1), *fits = mk6(17, NULL, 8 * IPFRAG_MAX);
+	struct pkt_pool_info info;
+
+	cr_assert_eq(ipfrag_split6(in, 56, 1, pool, collect, &got), -EMSGSIZE);
+	cr_assert_eq(got.n, 0);
+	pkt_pool_info(pool, &info);
+	cr_assert_eq(info.in_use, 2, "nothing taken from the pool");
+	cr_assert_eq(info.alloc_failures, 0);
+	cr_assert_eq(ipfrag_split6(fits, 56, 1, pool, collect, &got), IPFRAG_MAX);
+	check_pieces6(fits, 56, 17, 1, 0, false, 8 * IPFRAG_MAX);
+	free_got();
+	pkt_free(in);
+	pkt_free(fits);
+}
+
+Test(ipfrag, split6_not_needed)
+{
+	struct pkt *in = mk6(17, NULL, 1240), *frag = mk6(0, fragh(17, 8, true, 1), 1232);
+
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, pool, collect, &got), -EINVAL, "len == mtu");
+	cr_assert_eq(ipfrag_split6(in, 1500, 1, pool, collect, &got), -EINVAL, "len < mtu");
+	cr_assert_eq(ipfrag_split6(frag, 1280, 1, pool, collect, &got), -EINVAL, "a fragment");
+	cr_assert_eq(got.n, 0);
+	pkt_free(in);
+	pkt_free(frag);
+}
+
+Test(ipfrag, split6_malformed_header)
+{
+	struct pkt *in = mk6(17, NULL, 200);
+	uint8_t *b = in->data;
+
+	b[0] = 0x4b; /* version 4 */
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), -EINVAL);
+	b[0] = 0x6b;
+	b[5]++; /* payload length one more than the packet */
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), -EINVAL);
+	b[5] -= 2; /* one less */
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), -EINVAL);
+	b[5]++;
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), 5, "the packet is fine");
+	free_got();
+	/* shorter than the fixed header */
+	pkt_trim(in, 39);
+	cr_assert_eq(ipfrag_split6(in, 20, 1, pool, collect, &got), -EINVAL);
+	cr_assert_eq(got.n, 0);
+	pkt_free(in);
+}
+
+/* Next Header values: the Per-Fragment headers are refused, anything else is data */
+Test(ipfrag, split6_extension_headers)
+{
+	static const uint8_t refused[] = {0, 43, 60};
+	static const uint8_t carried[] = {6, 17, 58, 50, 51, 59, 135, 139, 253};
+
+	for (size_t i = 0; i < sizeof(refused); i++) {
+		struct pkt *in = mk6(refused[i], NULL, 200), *fr;
+
+		cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), -EINVAL, "nh %u",
+			     refused[i]);
+		/* nor may they follow a Fragment Header (Hop-by-Hop must be first, §4.1) */
+		fr = mk6(0, fragh(refused[i], 0, true, 1), 200);
+		cr_assert_eq(ipfrag_split6(fr, 100, 1, pool, collect, &got), -EINVAL, "fh nh %u",
+			     refused[i]);
+		pkt_free(in);
+		pkt_free(fr);
+	}
+	for (size_t i = 0; i < sizeof(carried); i++) {
+		struct pkt *in = mk6(carried[i], NULL, 200);
+
+		cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), 5, "nh %u",
+			     carried[i]);
+		check_pieces6(in, 100, carried[i], 1, 0, false, 200);
+		free_got();
+		pkt_free(in);
+	}
+	cr_assert_eq(got.n, 0);
+}
+
+Test(ipfrag, split6_malformed_fragment)
+{
+	struct pkt *in;
+
+	/* a Fragment Header after a Fragment Header */
+	in = mk6(0, fragh(44, 0, true, 1), 200);
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), -EINVAL);
+	pkt_free(in);
+	/* Next Header 44 but no room for the Fragment Header: payload length 4 */
+	in = mk6(44, NULL, 4);
+	cr_assert_eq(ipfrag_split6(in, 20, 1, pool, collect, &got), -EINVAL);
+	pkt_free(in);
+	/* §4.5: M set and a length that is not a multiple of 8 */
+	in = mk6(0, fragh(17, 0, true, 1), 201);
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), -EINVAL);
+	pkt_free(in);
+	/* the same length without M is a last fragment, fine */
+	in = mk6(0, fragh(17, 0, false, 1), 201);
+	cr_assert_eq(ipfrag_split6(in, 100, 1, pool, collect, &got), 5);
+	check_pieces6(in, 100, 17, 1, 0, false, 201);
+	free_got();
+	pkt_free(in);
+	cr_assert_eq(got.n, 0);
+}
+
+Test(ipfrag, split6_data_past_65535_is_malformed)
+{
+	/* 64000 + 1535 ends the 65535-byte payload exactly; 64000 + 1536 would not fit */
+	struct pkt *ok = mk6(0, fragh(17, 64000, false, 3), 1535),
+		   *bad = mk6(0, fragh(17, 64000, false, 3), 1536);
+
+	cr_assert_eq(ipfrag_split6(ok, 1280, 1, pool, collect, &got), 2);
+	check_pieces6(ok, 1280, 17, 3, 64000, false, 1535);
+	free_got();
+	cr_assert_eq(ipfrag_split6(bad, 1280, 1, pool, collect, &got), -EINVAL);
+	cr_assert_eq(got.n, 0);
+	pkt_free(ok);
+	pkt_free(bad);
+}
+
+Test(ipfrag, split6_pool_too_small_emits_nothing)
+{
+	struct pkt_pool *tiny = pkt_pool_new(2, CAP), *narrow = pkt_pool_new(8, 500);
+	struct pkt *in = mk6(17, NULL, 2960), *hold;
+	struct pkt_pool_info info;
+
+	cr_assert(tiny && narrow);
+	/* two pkts for three fragments */
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, tiny, collect, &got), -ENOBUFS);
+	cr_assert_eq(got.n, 0, "nothing emitted");
+	pkt_pool_info(tiny, &info);
+	cr_assert_eq(info.in_use, 0, "every pkt back in the pool");
+	cr_assert_eq(info.alloc_failures, 1);
+
+	/* three in the pool but one held elsewhere */
+	pkt_pool_free(tiny);
+	tiny = pkt_pool_new(3, CAP);
+	hold = pkt_alloc(tiny);
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, tiny, collect, &got), -ENOBUFS);
+	cr_assert_eq(got.n, 0);
+	pkt_pool_info(tiny, &info);
+	cr_assert_eq(info.in_use, 1);
+	pkt_free(hold);
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, tiny, collect, &got), 3, "enough once it is back");
+	free_got();
+
+	/* buffers of 500 + 64 bytes of tailroom hold no 1280-byte fragment, nor one of 600 */
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, narrow, collect, &got), -ENOBUFS);
+	cr_assert_eq(ipfrag_split6(in, 600, 1, narrow, collect, &got), -ENOBUFS);
+	cr_assert_eq(ipfrag_split6(in, 572, 1, narrow, collect, &got), -ENOBUFS, "48 + 520");
+	cr_assert_eq(got.n, 0);
+	pkt_pool_info(narrow, &info);
+	cr_assert_eq(info.in_use, 0);
+	/* but 48 + 512 do fit: six of them */
+	cr_assert_eq(ipfrag_split6(in, 564, 1, narrow, collect, &got), 6);
+	check_pieces6(in, 564, 17, 1, 0, false, 2960);
+	free_got();
+
+	pkt_pool_info(tiny, &info);
+	cr_assert_eq(info.in_use, 0);
+	pkt_pool_free(tiny);
+	pkt_pool_free(narrow);
+	pkt_free(in);
+}
+
+Test(ipfrag, split6_emit_owns_each_fragment)
+{
+	struct pkt *in = mk6(17, NULL, 2960);
+	int n = 0;
+
+	cr_assert_eq(ipfrag_split6(in, 1280, 1, pool, drop, &n), 3);
+	cr_assert_eq(n, 3);
+	pkt_free(in);
+}
