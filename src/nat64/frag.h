@@ -43,6 +43,7 @@ struct frag_stats {
 	uint64_t expired;  /* held fragments dropped after FRAG_TIMEOUT_MS */
 	uint64_t collected; /* zero-checksum UDP datagrams completed and released */
 	uint64_t collect_failed; /* ... dropped: incomplete at the timeout, too long, overlapping */
+	uint64_t dgrams_evicted; /* datagrams forgotten early to make room for one (oldest first) */
 	size_t pkts_now;   /* fragments held now */
 	size_t dgrams_now; /* datagrams remembered now */
 	size_t max_pkts;
@@ -63,6 +64,7 @@ typedef void frag_release_cb(void *ctx, struct pkt *p);
  * are remembered for FRAG_TIMEOUT_MS after the datagram's latest fragment, and every fragment
  * of it held so far is handed to release(ctx, p), oldest first, before the call returns
  * (release may call into the table again, except frag_free). Returns the number released.
+ * A datagram being collected (frag_collect) keeps its pieces: only the ports are noted.
  */
 size_t frag_first(struct frag_table *ft, const struct frag_key *k, uint16_t sport,
 		  uint16_t dport, uint64_t now, frag_release_cb *release, void *ctx);
@@ -83,7 +85,9 @@ void frag_hold(struct frag_table *ft, const struct frag_key *k, struct pkt *p, u
  * datagram (pseudo-header included; 0 is sent as 0xffff) is written into the first fragment and
  * every piece is released in offset order. Returns the number released (0 while incomplete).
  * A later fragment of a datagram whose first fragment has not come yet, and which may turn
- * out to have a checksum, goes to frag_hold instead; frag_first then hands it back.
+ * out to have a checksum, goes to frag_hold instead (so does it here when first is false and
+ * k is not being collected); frag_first then hands it back, or, when the first turns out to
+ * have a zero checksum, frag_collect(first) takes every fragment held so far as a piece.
  */
 size_t frag_collect(struct frag_table *ft, const struct frag_key *k, struct pkt *p, bool first,
 		    uint64_t now, frag_release_cb *release, void *ctx);
