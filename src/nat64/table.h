@@ -87,7 +87,7 @@ struct nat64_tuple {
 	uint8_t addr4[4];		/* T */
 	uint16_t port4;			/* t */
 	uint8_t raddr[4];		/* Y */
-	uint16_t rport;			/* y */
+	uint16_t rport;			/* y; ICMP: ignored, reported as 0 */
 };
 
 struct nat64_table;
@@ -127,7 +127,10 @@ bool nat64_table_owns(const struct nat64_table *t, const uint8_t addr4[4], uint1
 /* True when addr4 is one of the pool addresses. */
 bool nat64_table_is_pool(const struct nat64_table *t, const uint8_t addr4[4]);
 
-/* An ESTABLISHED TCP session timed out: send the probe (a bare ACK to X' from Y'). */
+/*
+ * An ESTABLISHED TCP session timed out: send the probe (a bare ACK to X' from Y'). It must not
+ * call into the table (tick is walking it).
+ */
 typedef void nat64_probe_cb(void *ctx, const struct nat64_tuple *tu);
 /*
  * Runs every expiry due at now: sessions past their time are freed (a BIB entry with them when
