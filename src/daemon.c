@@ -22,6 +22,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -31,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -43,6 +45,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "nat64/nat64.h"
 #include "tun/tun.h"
 
 /*
@@ -84,6 +87,9 @@ struct daemon {
 	uint64_t started_ms;
 	/* tunnel routing: the preferred source of each family's routes (len 0: none) */
 	struct inet_prefix src4, src6;
+	/* NAT64 (plain mode): the translator and its 1 s expiry timer */
+	struct nat64 *nat64;
+	uv_timer_t nat64_timer;
 };
 
 static void on_close(uv_handle_t *h)
@@ -108,6 +114,54 @@ static void on_signal(uv_signal_t *s, int signum)
 
 	log_info("Received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
 	daemon_stop(d);
+}
+
+/*
+ * sd_notify(3) without libsystemd: one datagram to the AF_UNIX socket $NOTIFY_SOCKET names (a
+ * leading '@' is the abstract namespace). Nothing when it is unset; a failure is logged.
+ */
+static void sd_notify_state(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n;
+	socklen_t len;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	n = strlen(path);
+	if (n >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@')) {
+		log_warn("NOTIFY_SOCKET %s is not a socket path: not notifying", path);
+		return;
+	}
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+			     len) < 0)
+		log_warn_errno(-errno, "sd_notify %s to %s", state, path);
+	if (fd >= 0)
+		close(fd);
+}
+
+void daemon_notify_ready(struct daemon *d, int notify_fd)
+{
+	(void)d;
+	if (notify_fd > 0) {
+		ssize_t n;
+
+		do
+			n = write(notify_fd, "\n", 1);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			log_warn_errno(-errno, "-notifyfd %d: cannot write", notify_fd);
+		close(notify_fd);
+	}
+	sd_notify_state("READY=1");
+	log_info("Ready");
 }
 
 struct daemon *daemon_new(const struct config *cfg, struct keypair *kp)
@@ -146,13 +200,51 @@ err_free:
 	return NULL;
 }
 
-/* ---- TUN ⇄ core: the IPv6 data path ---- */
+/* ---- TUN ⇄ core, TUN ⇄ NAT64: the data path ---- */
 
-static void on_tun_packet(void *ctx, struct pkt *p)
+static void to_core(void *ctx, struct pkt *p)
 {
 	struct daemon *d = ctx;
 
 	core_send_ip(d->core, p);
+}
+
+/*
+ * A packet from the kernel. NAT64 (plain mode) takes IPv6 to its prefix and every IPv4 packet
+ * (the kernel routes only the pool to us; the translator counts the rest as not its own);
+ * everything else goes to the core, cut into whole packets first when it is a GSO read
+ * (keep_gso is on only for the NAT64, which translates such a read in one go).
+ */
+static void on_tun_packet(void *ctx, struct pkt *p)
+{
+	struct daemon *d = ctx;
+
+	if (d->nat64) {
+		uint8_t ver = p->data[0] >> 4;
+
+		if (ver == 4 || nat64_wants6(d->nat64, p->data, p->len)) {
+			uint64_t now = uv_now(&d->loop);
+
+			if (ver == 4)
+				nat64_input4(d->nat64, p, now);
+			else
+				nat64_input6(d->nat64, p, now);
+			return;
+		}
+		if (p->off.gso_type != PKT_GSO_NONE) {
+			tun_segment(d->tun, p, to_core, d);
+			return;
+		}
+	}
+	core_send_ip(d->core, p);
+}
+
+/* NAT64 output in plain mode: both families go back to the kernel, which routes them on. */
+static void on_nat64_out(void *ctx, struct pkt *p)
+{
+	struct daemon *d = ctx;
+
+	tun_write(d->tun, p);
 }
 
 static void on_core_ip(void *ctx, struct pkt *p)
@@ -173,6 +265,7 @@ static int start_tun(struct daemon *d)
 	    /* YggdrasilRouting: false leaves the TUN without 200::/7 (yggdrasilckr's option) */
 	    .addr6 = !tr->is_enabled || tr->ygg_routing ? d->address : NULL,
 	    .pool = d->pool,
+	    .keep_gso = d->cfg->nat64.is_enabled,
 	    .recv = on_tun_packet,
 	    .ctx = d,
 	};
@@ -182,6 +275,11 @@ static int start_tun(struct daemon *d)
 			log_error(
 			    "TunnelRouting is enabled, but IfName is none: there is no TUN to "
 			    "route its subnets into");
+			return -EINVAL;
+		}
+		if (d->cfg->nat64.is_enabled) {
+			log_error("NAT64 is enabled, but IfName is none: there is no TUN for its "
+				  "clients' packets");
 			return -EINVAL;
 		}
 		log_info("TUN disabled (IfName: none)");
@@ -332,19 +430,110 @@ static int start_tunnel(struct daemon *d)
 	return 0;
 }
 
+/* ---- NAT64, plain mode ---- */
+
+static void on_nat64_tick(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+
+	nat64_tick(d->nat64, uv_now(&d->loop));
+}
+
 /*
- * Keys that are accepted but whose feature is not built yet: refused (NAT64, which would
- * otherwise leave its clients without a route) or warned about at every start (multicast).
+ * True when a is one of this host's addresses (in this network namespace): binding a socket
+ * to it works. A pool address must not be: the kernel delivers packets to its own addresses
+ * before any route, so the translator would never see the replies, and it drops packets that
+ * come in with one of its own addresses as the source (a "martian"), so it would not take the
+ * translated ones either. In the fused mode the daemon receives those packets itself.
+ */
+static bool is_host_address(const uint8_t a[4])
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool is_local;
+
+	if (fd < 0)
+		return false;
+	memcpy(&sa.sin_addr, a, 4);
+	is_local = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return is_local;
+}
+
+/*
+ * The translator, in plain mode: Prefix and every Pool4 entry routed into the TUN (tun_close
+ * removes the routes), translated packets written back to it, and the expiry timer.
+ */
+static int start_nat64(struct daemon *d)
+{
+	const struct config_nat64 *c = &d->cfg->nat64;
+	struct tun_info ti;
+	struct nat64_params np = {
+	    .cfg = c,
+	    .pool = d->pool,
+	    .out4 = on_nat64_out,
+	    .out6 = on_nat64_out,
+	    .ctx = d,
+	};
+	char ps[INET_PREFIXSTRLEN_MAX];
+	int r;
+
+	for (size_t i = 0; i < c->n_pool4; i++) {
+		if (is_host_address(c->pool4[i].addr)) {
+			log_error("NAT64.Pool4 %s is an address of this host: in plain mode the "
+				  "kernel keeps every packet to it for itself and the translator "
+				  "never sees the replies; pick an address the host does not have",
+				  inet_prefix_format(&c->pool4[i], ps));
+			return -EADDRINUSE;
+		}
+	}
+	tun_get_info(d->tun, &ti);
+	np.mtu6 = np.mtu4 = ti.mtu;
+	d->nat64 = nat64_new(&np);
+	if (!d->nat64)
+		return -EINVAL;
+	r = tun_add_route(d->tun, &c->prefix, NULL);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_pool4; i++)
+		if ((r = tun_add_route(d->tun, &c->pool4[i], NULL)) < 0)
+			return r;
+	r = uv_timer_init(&d->loop, &d->nat64_timer);
+	if (r < 0)
+		return r;
+	d->nat64_timer.data = d;
+	d->open_handles++;
+	r = uv_timer_start(&d->nat64_timer, on_nat64_tick, 1000, 1000);
+	if (r < 0)
+		return r;
+	log_info("NAT64: %s -> Pool4 (%zu entr%s), ports %u-%u, %s filtering, MSS clamp %s",
+		 inet_prefix_format(&c->prefix, ps), c->n_pool4, c->n_pool4 == 1 ? "y" : "ies",
+		 c->port_min, c->port_max,
+		 c->filtering == CONFIG_NAT64_FILTER_ADDRESS_DEPENDENT ? "address-dependent"
+								       : "endpoint-independent",
+		 c->mss_clamp ? "on" : "off");
+	return 0;
+}
+
+/*
+ * Keys that are accepted but whose feature is not built yet: refused (NAT64 fused with tunnel
+ * routing) or warned about at every start (multicast).
  */
 static int check_unbuilt(const struct config *cfg)
 {
 	size_t nmc = 0;
 
-	if (cfg->nat64.is_enabled) {
-		log_error("NAT64.Enable is true, but this ygg64 has no NAT64 translator yet; set "
-			  "it to false (the rest of the NAT64 block is kept)");
+	if (cfg->nat64.is_enabled && cfg->tunnel.is_enabled) {
+		log_error("NAT64 and TunnelRouting are both enabled, but the NAT64 that feeds "
+			  "tunnel routing directly (fused mode) is not built yet; run NAT64 "
+			  "without TunnelRouting (plain mode: translated IPv4 goes back to the "
+			  "kernel), or set NAT64.Enable: false");
 		return -ENOTSUP;
 	}
+	if (cfg->nat64.is_enabled && cfg->nat64.data_dir && cfg->nat64.data_dir[0])
+		log_warn("NAT64.DataDir is %s, but saving mappings across restarts is not built "
+			 "yet: nothing is written there, and a restart forgets every mapping",
+			 cfg->nat64.data_dir);
 	for (size_t i = 0; i < cfg->n_mcast; i++)
 		nmc += cfg->mcast[i].beacon || cfg->mcast[i].listen;
 	if (nmc)
@@ -459,6 +648,8 @@ int daemon_start(struct daemon *d, const char *user)
 		return r;
 	if (d->tun && d->cfg->tunnel.is_enabled && (r = start_tunnel(d)) < 0)
 		return r;
+	if (d->tun && d->cfg->nat64.is_enabled && (r = start_nat64(d)) < 0)
+		return r;
 	d->core_open = true;
 	d->open_handles++; /* the core counts as one handle until its close completes */
 	r = core_start(d->core);
@@ -470,13 +661,14 @@ int daemon_start(struct daemon *d, const char *user)
 	d->admin = admin_new(&d->loop, d->cfg, d->core, d->tun);
 	if (!d->admin)
 		return -EINVAL;
+	admin_set_nat64(d->admin, d->nat64);
 	d->admin_open = true;
 	d->open_handles++;
 	r = admin_start(d->admin);
 	if (r < 0)
 		return r;
 	if (user) {
-		r = drop_privileges(user, d->cfg->tunnel.is_enabled);
+		r = drop_privileges(user, d->cfg->tunnel.is_enabled || d->cfg->nat64.is_enabled);
 		if (r < 0)
 			return r;
 	}
@@ -496,12 +688,14 @@ void daemon_stop(struct daemon *d)
 	if (d->is_stopping)
 		return;
 	d->is_stopping = true;
+	sd_notify_state("STOPPING=1");
 	if (d->admin_open)
 		admin_close(d->admin, on_module_closed, d);
 	if (d->core_open)
 		core_close(d->core, on_module_closed, d);
 	if (d->tun_open)
 		tun_close(d->tun, on_module_closed, d);
+	close_handle(d, (uv_handle_t *)&d->nat64_timer);
 	close_handle(d, (uv_handle_t *)&d->sigint);
 	close_handle(d, (uv_handle_t *)&d->sigterm);
 }
@@ -539,6 +733,7 @@ void daemon_free(struct daemon *d)
 	admin_free(d->admin);
 	core_free(d->core);
 	tun_free(d->tun);
+	nat64_free(d->nat64);
 	r = uv_loop_close(&d->loop);
 	if (r < 0)
 		log_error("uv_loop_close: %s", uv_strerror(r));
@@ -547,7 +742,7 @@ void daemon_free(struct daemon *d)
 	free(d);
 }
 
-int daemon_main(const struct config *cfg, struct keypair *kp, const char *user)
+int daemon_main(const struct config *cfg, struct keypair *kp, const char *user, int notify_fd)
 {
 	struct daemon *d = daemon_new(cfg, kp);
 	int r;
@@ -555,8 +750,10 @@ int daemon_main(const struct config *cfg, struct keypair *kp, const char *user)
 	if (!d)
 		return 1;
 	r = daemon_start(d, user);
-	if (r == 0)
+	if (r == 0) {
+		daemon_notify_ready(d, notify_fd);
 		r = daemon_run(d);
+	}
 	daemon_free(d);
 	if (r == 0)
 		log_info("Stopped");

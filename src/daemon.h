@@ -36,7 +36,18 @@ void daemon_stop(struct daemon *d);
 void daemon_get_info(const struct daemon *d, struct daemon_info *info);
 void daemon_free(struct daemon *d);
 
-/* new + start + run + free: the process exit status (0 on a clean stop). kp is consumed. */
-int daemon_main(const struct config *cfg, struct keypair *kp, const char *user);
+/*
+ * Tells the service manager that the daemon is up (TUN open, its addresses and routes
+ * installed, listeners and admin socket open): one newline written to notify_fd when it is
+ * above 0 (then closed; yggdrasil 0.5.14's -notifyfd), and READY=1 to $NOTIFY_SOCKET when set
+ * (sd_notify). daemon_stop sends STOPPING=1 there.
+ */
+void daemon_notify_ready(struct daemon *d, int notify_fd);
+
+/*
+ * new + start + notify + run + free: the process exit status (0 on a clean stop). kp is
+ * consumed; notify_fd as daemon_notify_ready (-1: none).
+ */
+int daemon_main(const struct config *cfg, struct keypair *kp, const char *user, int notify_fd);
 
 #endif

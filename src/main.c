@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,10 @@ struct opts {
 	bool address, autoconf, exportkey, genconf, json, normaliseconf, publickey, subnet, useconf;
 	bool version, help;
 	const char *loglevel, *logto, *useconffile, *user;
+	int notifyfd;
 };
 
-enum flag_kind { FLAG_BOOL, FLAG_STRING };
+enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_INT };
 
 struct flag {
 	const char *name;
@@ -44,6 +46,7 @@ struct flag {
 
 #define BOOL_FLAG(n, field, u) {n, FLAG_BOOL, offsetof(struct opts, field), u, NULL}
 #define STR_FLAG(n, field, u, d) {n, FLAG_STRING, offsetof(struct opts, field), u, d}
+#define INT_FLAG(n, field, u, d) {n, FLAG_INT, offsetof(struct opts, field), u, d}
 
 /* Sorted by name: this is also the order of the usage text, as Go prints it. */
 static const struct flag flags[] = {
@@ -62,6 +65,10 @@ static const struct flag flags[] = {
 	BOOL_FLAG("normaliseconf", normaliseconf,
 		  "use in combination with either -useconf or -useconffile, outputs your "
 		  "configuration normalised"),
+	/* yggdrasil 0.5.14's readiness flag: one newline once the node is up. */
+	INT_FLAG("notifyfd", notifyfd,
+		 "write a newline to this file-descriptor to indicate readiness to a service manager",
+		 "-1"),
 	BOOL_FLAG("publickey", publickey,
 		  "use in combination with either -useconf or -useconffile, outputs your public key"),
 	BOOL_FLAG("subnet", subnet,
@@ -79,9 +86,12 @@ static void usage(FILE *f, const char *argv0)
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		const struct flag *fl = &flags[i];
 
-		fprintf(f, "  -%s%s\n    \t%s", fl->name, fl->kind == FLAG_STRING ? " string" : "",
+		fprintf(f, "  -%s%s\n    \t%s", fl->name,
+			fl->kind == FLAG_STRING ? " string" : fl->kind == FLAG_INT ? " int" : "",
 			fl->usage);
-		if (fl->def)
+		if (fl->def && fl->kind == FLAG_INT)
+			fprintf(f, " (default %s)", fl->def); /* Go prints numbers unquoted */
+		else if (fl->def)
 			fprintf(f, " (default \"%s\")", fl->def);
 		fputc('\n', f);
 	}
@@ -161,7 +171,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				fprintf(stderr, "flag needs an argument: -%s\n", fl->name);
 				goto bad;
 			}
-			*(const char **)((char *)o + fl->offset) = v;
+			if (fl->kind == FLAG_INT) {
+				char *end;
+				long n;
+
+				errno = 0;
+				n = strtol(v, &end, 0);
+				if (errno || !*v || *end || n < INT32_MIN || n > INT32_MAX) {
+					fprintf(stderr,
+						"invalid value \"%s\" for flag -%s: parse error\n", v,
+						fl->name);
+					goto bad;
+				}
+				*(int *)((char *)o + fl->offset) = (int)n;
+			} else {
+				*(const char **)((char *)o + fl->offset) = v;
+			}
 		}
 	}
 	return 0;
@@ -288,7 +313,7 @@ static int setup_logging(const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.loglevel = "info", .logto = "stdout"};
+	struct opts o = {.loglevel = "info", .logto = "stdout", .notifyfd = -1};
 	struct config cfg;
 	struct keypair *kp = NULL;
 	const char *name = "<autoconf>";
@@ -361,7 +386,7 @@ int main(int argc, char **argv)
 				 name);
 		/* A peer or admin client that goes away mid-write must not kill the daemon. */
 		signal(SIGPIPE, SIG_IGN);
-		r = daemon_main(&cfg, kp, o.user);
+		r = daemon_main(&cfg, kp, o.user, o.notifyfd);
 		kp = NULL; /* consumed */
 		log_close();
 	}

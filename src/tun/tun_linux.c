@@ -1128,10 +1128,12 @@ void tun_close(struct tun *t, tun_closed_cb *done, void *arg)
 	flush_all(t);
 	/* While the device still exists: its fd closes in the last close callback. */
 	uninstall_all(t);
-	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO cut, %" PRIu64
+	/* keep_gso: GSO reads went on whole (most to the NAT64, the rest cut for the core). */
+	log_info("tun %s: closed; read %" PRIu64 " packets (%" PRIu64 " GSO %s, %" PRIu64
 		 " rests), wrote %" PRIu64 " (%" PRIu64 " in %" PRIu64
 		 " merged writes); drops: read %" PRIu64 ", write %" PRIu64 ", no pkt %" PRIu64,
-		 t->name, t->stats.rx_packets, t->stats.rx_gso, t->stats.rx_rests,
+		 t->name, t->stats.rx_packets, t->stats.rx_gso, t->keep_gso ? "kept" : "cut",
+		 t->stats.rx_rests,
 		 t->stats.tx_packets, t->stats.tx_gro_pkts, t->stats.tx_gro, t->stats.rx_drops,
 		 t->stats.tx_drops, t->stats.no_pkt);
 	t->open_handles = 3;
