@@ -130,6 +130,7 @@ struct admin {
 	uv_loop_t *loop;
 	struct core *core;
 	struct tun *tun;
+	const struct nat64 *nat64; /* admin_set_nat64; NULL: none */
 	uint64_t query_timeout_ms;
 	enum admin_kind kind;
 	char *addr; /* unix: path ("@name": abstract); tcp: host:port */
@@ -505,7 +506,7 @@ static void conn_process(struct conn *c)
 				conn_fail(c, "Request too large");
 			break;
 		}
-		c->pending = admin_cmds_run(c->a->core, c->a->tun, c->buf + c->start,
+		c->pending = admin_cmds_run(c->a->core, c->a->tun, c->a->nat64, c->buf + c->start,
 					    end - c->start, &r, on_answer, c);
 		c->off = end;
 		scan_reset(c);
@@ -736,6 +737,11 @@ static int start_tcp(struct admin *a)
 }
 
 /* ---- API ---- */
+
+void admin_set_nat64(struct admin *a, const struct nat64 *n)
+{
+	a->nat64 = n;
+}
 
 struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *core,
 			struct tun *tun)

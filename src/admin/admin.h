@@ -36,6 +36,9 @@ enum { ADMIN_QUERY_TIMEOUT_MS = 6000 };
 /* Allocates the server; opens nothing. Returns NULL only on an unusable AdminListen. */
 struct admin *admin_new(uv_loop_t *loop, const struct config *cfg, struct core *core,
 			struct tun *tun);
+/* The NAT64 that getNAT64 and getNAT64Sessions report on (borrowed; NULL: none). */
+struct nat64;
+void admin_set_nat64(struct admin *a, const struct nat64 *n);
 /* Changes the remote query timeout (for tests); applies to queries started afterwards. */
 void admin_set_query_timeout(struct admin *a, uint64_t ms);
 /*

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "admin/admin_json.h"
 #include "core/core.h"
@@ -46,6 +47,7 @@
 #include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "nat64/nat64.h"
 #include "tun/tun.h"
 
 #ifndef YGG64_VERSION
@@ -95,6 +97,7 @@ struct call {
 	const struct cmd *cmd;
 	struct core *core;
 	const struct tun *tun;
+	const struct nat64 *nat64;
 	const char *arg[CMD_MAX_FIELDS]; /* in cmd->fields order; "" when absent or null */
 	char err[CMD_ERR_MAX];
 	struct admin_pending *pending; /* set by a handler that started a remote query */
@@ -813,11 +816,219 @@ static json_t *do_remove_remote_subnet(struct call *c)
 	return json_object();
 }
 
+/* ---- NAT64 ---- */
+
+static const char *const nat64_proto_names[NAT64_NPROTO] = {"tcp", "udp", "icmp"};
+
+static const char *const tcp_state_names[] = {
+	"CLOSED",   "V6_INIT",	  "V4_INIT",	     "ESTABLISHED",
+	"V6_FIN_RCV", "V4_FIN_RCV", "V6_FIN_V4_FIN_RCV", "TRANS",
+};
+
+static json_t *jaddr4(const uint8_t a[4])
+{
+	char buf[INET_ADDRSTRLEN_MAX];
+	struct inet_prefix p = {.family = AF_INET, .len = 32};
+
+	memcpy(p.addr, a, 4);
+	return jstr(inet_addr_format(&p, buf));
+}
+
+static json_t *jaddr6(const uint8_t a[16])
+{
+	char buf[INET_ADDRSTRLEN_MAX];
+
+	return jstr(inet_ntop6(a, buf));
+}
+
+static json_t *jnat64_dir(const struct nat64_dir_stats *d)
+{
+	json_t *o = json_object(), *dr = json_object();
+
+	set(o, "packets", ju64(d->packets));
+	set(o, "bytes", ju64(d->bytes));
+	set(o, "gso_packets", ju64(d->gso));
+	set(o, "hairpinned", ju64(d->hairpin));
+	set(o, "icmp_errors_sent", ju64(d->errors_sent));
+	set(o, "icmp_errors_rate_limited", ju64(d->errors_limited));
+	for (int r = 0; r < NAT64_NREASONS; r++)
+		set(dr, nat64_reason_name(r), ju64(d->dropped[r]));
+	set(o, "dropped", dr);
+	return o;
+}
+
+static json_t *jper_proto(const size_t v[NAT64_NPROTO])
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < NAT64_NPROTO; i++)
+		set(o, nat64_proto_names[i], ju64(v[i]));
+	return o;
+}
+
+/*
+ * getNAT64: the translator's configuration, table sizes and caps, port use per protocol, and
+ * its counters per direction and reason (nat64-requirements G 51). {"enabled": false} without
+ * NAT64.
+ */
+static json_t *do_get_nat64(struct call *c)
+{
+	struct nat64_info ni;
+	const struct nat64_table_info *t = &ni.table;
+	json_t *res = json_object(), *arr, *o, *ports, *st;
+	struct inet_prefix pfx = {.family = AF_INET6};
+	char buf[INET_PREFIXSTRLEN_MAX];
+
+	set(res, "enabled", json_boolean(c->nat64 != NULL));
+	if (!c->nat64)
+		return res;
+	nat64_get_info(c->nat64, &ni);
+	memcpy(pfx.addr, ni.prefix, 16);
+	pfx.len = ni.prefix_len;
+	set(res, "mode", jstr("plain"));
+	set(res, "prefix", jstr(inet_prefix_format(&pfx, buf)));
+	arr = json_array();
+	for (size_t i = 0; i < ni.npool && i < NAT64_INFO_POOL_MAX; i++)
+		json_array_append_new(arr, jaddr4(ni.pool[i]));
+	set(res, "pool4", arr);
+	set(res, "pool4_addresses", ju64(ni.npool));
+	snprintf(buf, sizeof(buf), "%u-%u", ni.port_min, ni.port_max);
+	set(res, "port_range", jstr(buf));
+	set(res, "filtering", jstr(ni.is_adf ? "address-dependent" : "endpoint-independent"));
+	set(res, "mss_clamp", json_boolean(ni.mss_clamp));
+	set(res, "mtu4", ju64(ni.mtu4));
+	set(res, "mtu6", ju64(ni.mtu6));
+	set(res, "bib", jper_proto(t->bib));
+	set(res, "sessions", jper_proto(t->sessions));
+	set(res, "max_bib", ju64(t->max_bib));
+	set(res, "max_sessions", ju64(t->max_sessions));
+	ports = json_object();
+	for (int i = 0; i < NAT64_NPROTO; i++) {
+		o = json_object();
+		set(o, "used", ju64(t->bib[i]));
+		set(o, "total", ju64(t->ports_total));
+		set(ports, nat64_proto_names[i], o);
+	}
+	set(res, "ports", ports);
+	st = json_object();
+	for (size_t i = 0; i < sizeof(tcp_state_names) / sizeof(tcp_state_names[0]); i++)
+		set(st, tcp_state_names[i], ju64(t->tcp_states[i]));
+	set(res, "tcp_states", st);
+	o = json_object();
+	set(o, "6to4", jnat64_dir(&ni.dir[NAT64_6TO4]));
+	set(o, "4to6", jnat64_dir(&ni.dir[NAT64_4TO6]));
+	set(res, "counters", o);
+	o = json_object();
+	for (int r = 0; r < NAT64_T_NRESULTS; r++)
+		if (r != NAT64_T_OK)
+			set(o, nat64_table_result_name(r), ju64(t->refused[r]));
+	set(res, "table_refused", o);
+	set(res, "bib_created", ju64(t->bib_created));
+	set(res, "bib_expired", ju64(t->bib_expired));
+	set(res, "sessions_created", ju64(t->sessions_created));
+	set(res, "sessions_expired", ju64(t->sessions_expired));
+	set(res, "tcp_probes", ju64(t->probes));
+	o = json_object();
+	set(o, "held", ju64(ni.frag_pkts));
+	set(o, "max", ju64(ni.frag_max));
+	set(o, "held_total", ju64(ni.frag_held));
+	set(o, "evicted", ju64(ni.frag_evicted));
+	set(o, "expired", ju64(ni.frag_expired));
+	set(res, "fragments", o);
+	set(res, "stored_syns", ju64(ni.stored_syns));
+	set(res, "max_stored_syns", ju64(ni.max_stored_syns));
+	set(res, "bytes_per_bib_entry", ju64(t->bytes_per_bib));
+	set(res, "bytes_per_session", ju64(t->bytes_per_session));
+	set(res, "memory", ju64(ni.memory));
+	return res;
+}
+
+enum { SESSIONS_DEFAULT = 1000, SESSIONS_MAX = 10000 };
+
+struct session_walk {
+	const struct nat64 *n;
+	json_t *arr;
+	size_t total, limit;
+	uint64_t now;
+};
+
+static bool nat64_session_cb_json(void *ctx, const struct nat64_session_info *s)
+{
+	struct session_walk *w = ctx;
+	json_t *o;
+	uint8_t r6[16];
+
+	if (w->total++ >= w->limit)
+		return true; /* keep counting */
+	o = json_object();
+	set(o, "proto", jstr(s->tu.proto < NAT64_NPROTO ? nat64_proto_names[s->tu.proto] : "?"));
+	set(o, "addr6", jaddr6(s->tu.addr6));
+	set(o, "port6", ju64(s->tu.port6));
+	set(o, "addr4", jaddr4(s->tu.addr4));
+	set(o, "port4", ju64(s->tu.port4));
+	set(o, "raddr", jaddr4(s->tu.raddr));
+	nat64_embed(w->n, s->tu.raddr, r6);
+	set(o, "raddr6", jaddr6(r6));
+	set(o, "rport", ju64(s->tu.rport));
+	if (s->tu.proto == NAT64_TCP && s->tcp_state < 8)
+		set(o, "state", jstr(tcp_state_names[s->tcp_state]));
+	set(o, "expires", ju64(s->expires > w->now ? (s->expires - w->now + 999) / 1000 : 0));
+	json_array_append_new(w->arr, o);
+	return true;
+}
+
+/*
+ * getNAT64Sessions [proto=tcp|udp|icmp] [limit=N]: the sessions with their BIB entries (inside
+ * (addr6, port6), outside (addr4, port4), remote (raddr, rport)), TCP state and seconds to
+ * expiry; at most limit (default 1000, at most 10000), with the total and "truncated".
+ */
+static json_t *do_get_nat64_sessions(struct call *c)
+{
+	struct session_walk w = {.limit = SESSIONS_DEFAULT};
+	int proto = NAT64_NPROTO;
+	json_t *res;
+
+	if (!c->nat64) {
+		snprintf(c->err, sizeof(c->err), "NAT64 is not enabled");
+		return NULL;
+	}
+	if (c->arg[0][0]) {
+		for (proto = 0; proto < NAT64_NPROTO; proto++)
+			if (!strcasecmp(c->arg[0], nat64_proto_names[proto]))
+				break;
+		if (proto == NAT64_NPROTO) {
+			snprintf(c->err, sizeof(c->err), "proto must be tcp, udp or icmp, not \"%s\"",
+				 c->arg[0]);
+			return NULL;
+		}
+	}
+	if (c->arg[1][0]) {
+		char *end;
+		unsigned long v = strtoul(c->arg[1], &end, 10);
+
+		if (*end || !v || v > SESSIONS_MAX) {
+			snprintf(c->err, sizeof(c->err), "limit must be 1 to %d, not \"%s\"",
+				 SESSIONS_MAX, c->arg[1]);
+			return NULL;
+		}
+		w.limit = v;
+	}
+	w.n = c->nat64;
+	w.arr = json_array();
+	w.now = nat64_now(c->nat64);
+	nat64_foreach_session(c->nat64, proto, nat64_session_cb_json, &w);
+	res = json_object();
+	set(res, "sessions", w.arr);
+	set(res, "total", ju64(w.total));
+	set(res, "truncated", json_boolean(w.total > w.limit));
+	return res;
+}
+
 /*
  * 0.5.12's names, descriptions, fields and Go request types (netns-out/ctl-A-list.json; the
  * types as its unmarshal errors name them). getMulticastInterfaces is left out: ygg64 has no
- * multicast discovery. addRemoteSubnet, getTunnelRouting and removeRemoteSubnet are ygg64's
- * (tunnel routing), in the same style: yggdrasilctl sends any command name and prints a
+ * multicast discovery. addRemoteSubnet, getTunnelRouting and removeRemoteSubnet (tunnel
+ * routing), getNAT64 and getNAT64Sessions are ygg64's, in the same style: yggdrasilctl sends any command name and prints a
  * response it does not know as JSON.
  */
 static const struct cmd cmds[] = {
@@ -832,6 +1043,11 @@ static const struct cmd cmds[] = {
 	 do_remote_get, false, CORE_QUERY_SELF},
 	{"debug_remoteGetTree", "Debug use only", {"key"}, "core.DebugGetTreeRequest",
 	 do_remote_get, false, CORE_QUERY_TREE},
+	{"getNAT64", "Show the NAT64: configuration, table sizes, port use, counters", {NULL},
+	 "admin.GetNAT64Request", do_get_nat64, false, CMD_NO_QUERY},
+	{"getNAT64Sessions", "Show NAT64 sessions and mappings (proto=tcp|udp|icmp, limit=N)",
+	 {"proto", "limit"}, "admin.GetNAT64SessionsRequest", do_get_nat64_sessions, false,
+	 CMD_NO_QUERY},
 	{"getNodeInfo", "Request nodeinfo from a remote node by its public key", {"key"},
 	 "core.GetNodeInfoRequest", do_get_node_info, false, CORE_QUERY_NODEINFO},
 	{"getPaths", "Show established paths through this node", {NULL}, "admin.GetPathsRequest",
@@ -1100,15 +1316,15 @@ void admin_cmds_cancel(struct admin_pending *p)
 	pending_free(p);
 }
 
-struct admin_pending *admin_cmds_run(struct core *core, const struct tun *tun, const char *buf,
-				     size_t len, struct admin_reply *out, admin_pending_cb *done,
-				     void *ctx)
+struct admin_pending *admin_cmds_run(struct core *core, const struct tun *tun,
+				     const struct nat64 *nat64, const char *buf, size_t len,
+				     struct admin_reply *out, admin_pending_cb *done, void *ctx)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
 	json_t *echo, *response = NULL;
 	struct request rq;
-	struct call c = {.core = core, .tun = tun};
+	struct call c = {.core = core, .tun = tun, .nat64 = nat64};
 	struct admin_pending *p;
 	char *lower = NULL;
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct core;
+struct nat64;
 struct tun;
 struct admin_pending;
 
@@ -35,14 +36,14 @@ typedef void admin_pending_cb(void *ctx, struct admin_reply *r);
 
 /*
  * Runs the request held in buf[0..len) (one JSON value; anything that does not parse yields
- * "Failed to find request"). core and tun are borrowed for the call (and core until a pending
- * request ends); a NULL core makes every command that needs it fail, a NULL tun is a node
- * without a TUN. Returns NULL with *out filled, or a pending request (owned by admin_cmds until
+ * "Failed to find request"). core, tun and nat64 are borrowed for the call (and core until a
+ * pending request ends); a NULL core makes every command that needs it fail, a NULL tun is a
+ * node without a TUN, a NULL nat64 one without NAT64. Returns NULL with *out filled, or a pending request (owned by admin_cmds until
  * it ends; *out untouched) whose reply comes through done(ctx, …).
  */
-struct admin_pending *admin_cmds_run(struct core *core, const struct tun *tun, const char *buf,
-				     size_t len, struct admin_reply *out, admin_pending_cb *done,
-				     void *ctx);
+struct admin_pending *admin_cmds_run(struct core *core, const struct tun *tun,
+				     const struct nat64 *nat64, const char *buf, size_t len,
+				     struct admin_reply *out, admin_pending_cb *done, void *ctx);
 /* Gives up on p (yggdrasil's 6 s): cancels its query, fills *out with the timeout error. */
 void admin_cmds_expire(struct admin_pending *p, struct admin_reply *out);
 /* Drops p without a reply (its client is gone); its query is cancelled. */

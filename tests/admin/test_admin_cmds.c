@@ -270,13 +270,13 @@ Test(admin_cmds, list_matches_capture)
 	size_t i;
 	json_t *e;
 
-	static const char *const ours[] = {"addremotesubnet", "gettunnelrouting",
-					   "removeremotesubnet"};
+	static const char *const ours[] = {"addremotesubnet", "getnat64", "getnat64sessions",
+					   "gettunnelrouting", "removeremotesubnet"};
 	size_t n_ours = 0;
 
 	cr_assert(json_is_array(gl));
-	cr_expect_eq(json_array_size(gl), json_array_size(wl) - 1 + 3,
-		     "all but getmulticastinterfaces, and ygg64's three");
+	cr_expect_eq(json_array_size(gl), json_array_size(wl) - 1 + 5,
+		     "all but getmulticastinterfaces, and ygg64's five");
 	json_array_foreach (gl, i, e) {
 		const char *name = json_string_value(json_object_get(e, "command"));
 		size_t j;
@@ -291,7 +291,9 @@ Test(admin_cmds, list_matches_capture)
 			/* Ours: listed like the others (command, description, fields). */
 			n_ours++;
 			cr_expect(json_is_string(json_object_get(e, "description")), "%s", name);
-			cr_expect_eq(json_object_size(e), strcmp(name, "gettunnelrouting") ? 3 : 2,
+			bool has_args = strcmp(name, "gettunnelrouting") && strcmp(name, "getnat64");
+
+			cr_expect_eq(json_object_size(e), has_args ? 3 : 2,
 				     "%s: fields only when it takes arguments", name);
 			continue;
 		}
@@ -301,7 +303,7 @@ Test(admin_cmds, list_matches_capture)
 		cr_assert_not_null(match, "%s is a 0.5.12 command", name);
 		cap_same_json(e, match, name, 0);
 	}
-	cr_expect_eq(n_ours, 3);
+	cr_expect_eq(n_ours, 5);
 	cr_expect_eq(c->n_calls, 0);
 	json_decref(g);
 	json_decref(w);
@@ -848,7 +850,7 @@ static void on_reply(void *ctx, struct admin_reply *r)
 static struct admin_pending *run_pending(struct core *c, const char *req, struct admin_reply *r)
 {
 	struct admin_reply direct = {0};
-	struct admin_pending *p = admin_cmds_run(c, NULL, req, strlen(req), &direct, on_reply, r);
+	struct admin_pending *p = admin_cmds_run(c, NULL, NULL, req, strlen(req), &direct, on_reply, r);
 
 	cr_assert_not_null(p, "%s is pending", req);
 	cr_expect_null(direct.text, "no reply while the query is pending");
@@ -914,7 +916,7 @@ Test(admin_cmds, pending_ends_in_answer_expiry_or_cancel)
 	/* An answer from inside core_query: the reply comes at once, not through the callback. */
 	c->answer_delay_ms = 0;
 	fake_core_set_answer(c, CORE_QUERY_NODEINFO, "{}", 0);
-	cr_expect_null(admin_cmds_run(c, NULL, info, strlen(info), &direct, on_reply, &r));
+	cr_expect_null(admin_cmds_run(c, NULL, NULL, info, strlen(info), &direct, on_reply, &r));
 	cr_assert_not_null(direct.text);
 	cr_expect(strstr(direct.text, "\"" KEY_AB "\": {}\n") != NULL, "%s", direct.text);
 	cr_expect_null(r.text);
@@ -922,12 +924,12 @@ Test(admin_cmds, pending_ends_in_answer_expiry_or_cancel)
 
 	/* core_query fails: its errno as the error. */
 	c->query_err = -ENOMEM;
-	cr_expect_null(admin_cmds_run(c, NULL, info, strlen(info), &direct, on_reply, &r));
+	cr_expect_null(admin_cmds_run(c, NULL, NULL, info, strlen(info), &direct, on_reply, &r));
 	cr_expect(strstr(direct.text, "\"error\": \"Cannot allocate memory\""), "%s", direct.text);
 	free(direct.text);
 
 	/* No core: the node is not running (after the argument checks). */
-	cr_expect_null(admin_cmds_run(NULL, NULL, info, strlen(info), &direct, on_reply, &r));
+	cr_expect_null(admin_cmds_run(NULL, NULL, NULL, info, strlen(info), &direct, on_reply, &r));
 	cr_expect(strstr(direct.text, "\"error\": \"the node is not running\""), "%s", direct.text);
 	free(direct.text);
 

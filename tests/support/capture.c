@@ -85,7 +85,7 @@ static void on_reply(void *ctx, struct admin_reply *r)
 char *cap_run_on(struct core *c, const struct tun *t, const char *req, bool *is_keepalive)
 {
 	struct admin_reply r = {0};
-	struct admin_pending *p = admin_cmds_run(c, t, req, strlen(req), &r, on_reply, &r);
+	struct admin_pending *p = admin_cmds_run(c, t, NULL, req, strlen(req), &r, on_reply, &r);
 
 	if (p) {
 		/* A remote query: the fake core answers it now. */
