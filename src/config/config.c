@@ -701,8 +701,9 @@ static const struct ckey nat64_keys[] = {
 		    "or /96, with bits 64-71 zero. 64:ff9b::/96 is only for global IPv4; for\n"
 		    "private IPv4 use 64:ff9b:1::/48 or a prefix of your own."),
 	NKEY("Pool4", CKT_POOL4, pool4,
-	     .doc = "IPv4 addresses or prefixes that IPv6 clients are mapped onto. Empty: the\n"
-		    "first address of TunnelRouting.IPv4LocalSubnets."),
+	     .doc = "IPv4 addresses or prefixes that IPv6 clients are mapped onto, routed to the\n"
+		    "TUN. Empty: the first address of TunnelRouting.IPv4LocalSubnets (only with\n"
+		    "TunnelRouting on)."),
 	NKEY("PortRange", CKT_PORTS, port_min, .def = "61001-65535",
 	     .doc = "Ports of the pool addresses NAT64 may hand out, as \"low-high\"; the host\n"
 		    "keeps the others."),
@@ -794,7 +795,8 @@ const struct ckey config_keys[] = {
 		    "names. yggdrasil 0.5 does not know this block."),
 	CKEY("NAT64", CKT_BLOCK, nat64, .sub = nat64_keys,
 	     .doc = "ygg64: stateful NAT64. IPv6 clients reach IPv4 hosts at Prefix + IPv4\n"
-		    "address; the IPv4 side leaves through TunnelRouting."),
+		    "address. Without TunnelRouting (plain mode) Prefix and Pool4 are routed to\n"
+		    "the TUN and translated packets go back to the kernel, which routes them."),
 	{0},
 };
 

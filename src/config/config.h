@@ -189,8 +189,9 @@ int config_load_file(struct config *cfg, const char *path, FILE *errf);
  * (the daemon checks those once resolved) and the unspecified addresses are skipped. Messages
  * show only scheme://host:port of a URI, never its userinfo or query.
  *
- * NAT64, when enabled: TunnelRouting must be enabled; an IPv4 source must exist (Pool4 or
- * IPv4LocalSubnets); every Pool4 entry must lie inside IPv4LocalSubnets when those are given;
+ * NAT64, when enabled: an IPv4 source must exist (Pool4; with TunnelRouting on, Pool4 or
+ * IPv4LocalSubnets); with TunnelRouting on, every Pool4 entry must lie inside IPv4LocalSubnets
+ * when those are given;
  * Prefix must not overlap an IPv6 local or remote subnet; with the Well-Known Prefix, unless
  * AllowNonGlobalWKP, Pool4 (or the address taken from IPv4LocalSubnets) and every
  * IPv4RemoteSubnet of length /8 or longer must be global (RFC 6052 §3.1). Shorter covering

@@ -512,15 +512,20 @@ static void check_nat64(struct config_loader *ld, const struct config *cfg)
 	const struct config_tunnel *tun = &cfg->tunnel;
 	char path[PATH_MAX_LEN], a[INET_PREFIXSTRLEN_MAX], b[INET_PREFIXSTRLEN_MAX];
 
-	if (!tun->is_enabled)
+	/*
+	 * Without tunnel routing the NAT64 runs in plain mode (the kernel routes the translated
+	 * packets), and only Pool4 can give it addresses; with it, the pool defaults to the
+	 * node's first IPv4 local subnet.
+	 */
+	if (!nat->n_pool4 && !tun->is_enabled)
 		perr(ld, nat->enable_pos, "NAT64.Enable",
-		     "NAT64 needs TunnelRouting.Enable: true "
-		     "(translated IPv4 packets travel through tunnel routing)");
-	if (!nat->n_pool4 && !tun->n_ipv4_local)
+		     "NAT64 needs an IPv4 address: set NAT64.Pool4 (it defaults to "
+		     "TunnelRouting.IPv4LocalSubnets only while TunnelRouting is on)");
+	else if (!nat->n_pool4 && !tun->n_ipv4_local)
 		perr(ld, nat->enable_pos, "NAT64.Enable",
 		     "NAT64 needs an IPv4 address: set "
 		     "NAT64.Pool4 or TunnelRouting.IPv4LocalSubnets");
-	for (size_t i = 0; i < nat->n_pool4 && tun->n_ipv4_local; i++) {
+	for (size_t i = 0; i < nat->n_pool4 && tun->is_enabled && tun->n_ipv4_local; i++) {
 		size_t j = 0;
 
 		while (j < tun->n_ipv4_local && !prefix_inside(&tun->ipv4_local[j], &nat->pool4[i]))
