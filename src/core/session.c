@@ -4,6 +4,8 @@
  * 0.5.12 (ironwood 743fe2f) behaves, including its odd corners: a session created by an INIT
  * whose seq is 0 is never updated (seq - 1 wraps), the first packet after a 2^64 nonce wrap
  * carries nonce 0 and is dropped by the receiver, an INIT-driven update keeps the send nonce.
+ * One deliberate difference: a receive nonce follows its shared key through a rekeying (see
+ * rekey()), where Go restarts it and so accepts a replay once more. It only drops replays.
  *
  * Owns: the sessions (struct sess) and buffers (struct sbuf), each in a vector sorted by the
  * remote ed pub (binary search per packet: no hash an attacker could flood) and in an expiry
@@ -126,6 +128,43 @@ static void rotate_own(struct sess *s)
 	s->send = s->nextkp;
 	box_keypair_generate(&s->nextkp);
 	s->local_key_seq++;
+}
+
+/*
+ * Every rekeying of a live session: the nonce wrap (§2.6.1), the update by an INIT/ACK (§2.6.2
+ * step 3) and the traffic rotation (§2.6.4). The remote's keys become cur/nxt, ours rotate, and
+ * fixShared(recv_nonce, send_nonce) runs, with one difference from Go: a receive nonce stays
+ * with its shared key instead of restarting at 0.
+ *
+ * Why: a shared key is the pair (remote pub, own pub), not the slot that holds it, and the
+ * replay rule is "strictly increasing per shared key" (§2.6.5). Our rotation turns send into
+ * recv, so the pair (remote next, our send) of nextSendShared survives it: as recvShared when
+ * the remote's new current is its old next (it rotated, or its INIT says so), as
+ * nextRecvShared when its next stays (our own nonce wrap, an INIT with the same keys). Go
+ * restarts that slot at 0 (or at the traffic nonce), which opens it again to every message
+ * already accepted with that key: a copy kept by anyone on the path is delivered twice. Keeping
+ * the mark drops only such copies: an honest sender pairs its send key with one key of ours for
+ * the key's whole life and only counts up on it. No other receive key survives (our old recv
+ * is gone, the other new pairs hold our fresh key).
+ */
+static void rekey(struct sess *s, const uint8_t cur[BOX_PUB_LEN], const uint8_t nxt[BOX_PUB_LEN],
+		  uint64_t recv_nonce, uint64_t send_nonce)
+{
+	uint8_t old_next[BOX_PUB_LEN], c[BOX_PUB_LEN], n[BOX_PUB_LEN];
+	uint64_t mark = s->next_send_nonce;
+
+	/* (cur and nxt may point into s: the wrap passes s->current and s->next) */
+	memcpy(c, cur, sizeof(c));
+	memcpy(n, nxt, sizeof(n));
+	memcpy(old_next, s->next, sizeof(old_next));
+	memcpy(s->current, c, BOX_PUB_LEN);
+	memcpy(s->next, n, BOX_PUB_LEN);
+	rotate_own(s);
+	fix_shared(s, recv_nonce, send_nonce);
+	if (memcmp(s->current, old_next, BOX_PUB_LEN) == 0 && mark > s->recv_nonce)
+		s->recv_nonce = mark;
+	if (memcmp(s->next, old_next, BOX_PUB_LEN) == 0)
+		s->next_recv_nonce = mark;
 }
 
 static void sess_touch(struct session_table *t, struct sess *s, uint64_t now)
@@ -285,8 +324,7 @@ static struct pkt *seal_traffic(struct session_table *t, struct sess *s, struct 
 	s->send_nonce++;
 	if (s->send_nonce == 0) {
 		/* 2^64 messages: rotate our keys; this message goes out with nonce 0 (as Go). */
-		rotate_own(s);
-		fix_shared(s, 0, 0);
+		rekey(s, s->current, s->next, 0, 0);
 		t->stats.rotations++;
 	}
 	/* inner = nextPub || message, sealed in place; the tag goes in front of it (§2.4). */
@@ -311,12 +349,9 @@ static struct pkt *seal_traffic(struct session_table *t, struct sess *s, struct 
 static void sess_update(struct session_table *t, struct sess *s, const struct box_init *in,
 			uint64_t now)
 {
-	memcpy(s->current, in->current, BOX_PUB_LEN);
-	memcpy(s->next, in->next, BOX_PUB_LEN);
 	s->seq = in->seq;
 	s->remote_key_seq = in->key_seq;
-	rotate_own(s);
-	fix_shared(s, 0, s->send_nonce); /* the send nonce is kept (§9 pitfall 2) */
+	rekey(s, in->current, in->next, 0, s->send_nonce); /* send nonce kept (§9 pitfall 2) */
 	sess_touch(t, s, now);
 }
 
@@ -480,11 +515,8 @@ static void on_traffic(struct session_table *t, const uint8_t src[32], struct pk
 	*nonce = n;
 	if (c->rotates && (!s->has_rotated || now - s->rotated > SESSION_ROTATE_MS)) {
 		/* Traffic rotation: the remote moved to its next key (§2.6.4). */
-		memcpy(s->current, s->next, BOX_PUB_LEN);
-		memcpy(s->next, key, BOX_PUB_LEN);
 		s->remote_key_seq++;
-		rotate_own(s);
-		fix_shared(s, n, 0);
+		rekey(s, s->next, key, n, 0);
 		s->rotated = now;
 		s->has_rotated = true;
 		t->stats.rotations++;

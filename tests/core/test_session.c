@@ -626,6 +626,85 @@ Test(session, nonce_wrap_in_sync_uses_next_recv_key)
 	sim_free(s);
 }
 
+/*
+ * The nonce mark belongs to the shared key, not to its slot (§2.6.5 "strictly increasing nonce
+ * per shared key"). B accepts A's (2,2) n=1 with nextSendShared and does not rotate (rate
+ * limit). Then B's own send nonce wraps: B rotates (recv <- send, L=3) and the same key moves
+ * to the nextRecvShared slot. Go's fixShared(0, 0) restarts that slot at 0, so a copy of the
+ * message would be delivered a second time (fuzz_session found this).
+ */
+Test(session, replay_after_own_nonce_wrap_dropped)
+{
+	struct sim *s = sim_new();
+	struct pkt *dup;
+
+	handshake(s);
+	msg(s, A(s), B(s), 1, 64);
+	expect_traffic(s, 2, 2, 1);
+	dup = bytes_pkt(s, front(s)->p->data, front(s)->p->len);
+	step(s);
+	cr_assert_eq(B(s)->ndeliv, 2);
+	cr_assert_eq(st(B(s))->rotations, 1, "rate-limited: the key stays in nextSendShared");
+	session_test_set_send_nonce(B(s)->t, A(s)->pub, UINT64_MAX);
+	msg(s, B(s), A(s), 2, 64);
+	cr_assert_eq(st(B(s))->rotations, 2, "B's wrap rotates B's keys");
+	expect_traffic(s, 3, 1, 0);
+	drop(s);
+	/* (2,2) at B (L=3, R=1) is now fromNext & toRecv: the same key, in the other slot. */
+	session_handle(B(s)->t, A(s)->pub, dup, s->now);
+	cr_assert_eq(B(s)->ndeliv, 2, "the copy is not delivered again");
+	cr_assert_eq(st(B(s))->replays, 1);
+	cr_assert_eq(qlen(s), 0, "silently");
+	/* A's next message on that key (n=2) still goes through. */
+	msg(s, A(s), B(s), 3, 64);
+	expect_traffic(s, 2, 2, 2);
+	step(s);
+	cr_assert_eq(B(s)->ndeliv, 3);
+	cr_assert_eq(B(s)->ids[2], 3);
+	cr_assert_eq(st(B(s))->bad_traffic, 0);
+	sim_free(s);
+}
+
+/*
+ * The same through an INIT update (§2.6.2 step 3), no wrap needed: A's INIT advertises as
+ * current the key B holds as next, so B's update moves the nextSendShared key (with A's n=1
+ * accepted on it) to recvShared, where Go's fixShared(0, sendNonce) would restart it at 0.
+ */
+Test(session, replay_after_init_update_dropped)
+{
+	struct sim *s = sim_new();
+	struct pkt *dup;
+
+	handshake(s);
+	msg(s, A(s), B(s), 1, 64);
+	expect_traffic(s, 2, 2, 1);
+	dup = bytes_pkt(s, front(s)->p->data, front(s)->p->len);
+	step(s);
+	cr_assert_eq(B(s)->ndeliv, 2);
+	/* A second later a corrupted message from B makes A send an INIT that counts. */
+	s->now += 1000;
+	msg(s, B(s), A(s), 2, 64);
+	front(s)->p->data[front(s)->p->len - 1] ^= 0x01;
+	step(s);
+	expect_handshake(s, 1, 2);
+	step(s);
+	expect_handshake(s, 2, 3); /* B updated: R=2, L=3 */
+	/* (2,2) at B is now fromCurrent & toRecv: recvShared is the key A used for n=1. */
+	session_handle(B(s)->t, A(s)->pub, dup, s->now);
+	cr_assert_eq(B(s)->ndeliv, 2, "the copy is not delivered again");
+	cr_assert_eq(st(B(s))->replays, 1);
+	run(s); /* B's ACK: A updates, no reply */
+	msg(s, A(s), B(s), 3, 64);
+	msg(s, B(s), A(s), 4, 64);
+	run(s);
+	cr_assert_eq(B(s)->ndeliv, 3);
+	cr_assert_eq(B(s)->ids[2], 3);
+	cr_assert_eq(A(s)->ndeliv, 2);
+	cr_assert_eq(A(s)->ids[1], 4);
+	cr_assert_eq(A(s)->bad_content + B(s)->bad_content, 0);
+	sim_free(s);
+}
+
 Test(session, corrupted_traffic_triggers_init_and_resync)
 {
 	struct sim *s = sim_new();
