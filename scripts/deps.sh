@@ -27,7 +27,10 @@ need_pkgs() {
 BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libsodium-dev libyaml-dev libmsgpack-dev
 	libssl-dev libjansson-dev libmnl-dev)
 # Added for the test suite: unit tests, the reference yggdrasil download and the netns lab.
-TEST_PKGS=(libcriterion-dev iproute2 jq procps ca-certificates apt dpkg gawk iputils-ping socat iperf3)
+TEST_PKGS=(libcriterion-dev iproute2 jq procps ca-certificates apt dpkg gawk iputils-ping socat iperf3
+	python3-minimal tcpdump traceroute
+	# bench/nat64.sh: the seed stack it compares with (tayga + iptables MASQUERADE)
+	tayga iptables)
 
 # cmake_build DIR [cmake args...]: configure once, then build with both cores.
 cmake_build() {

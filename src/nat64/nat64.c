@@ -400,6 +400,22 @@ static uint16_t next_id(struct nat64 *n, const uint8_t dst[4])
 	return n->ids[(h >> 16) % ID_BUCKETS]++;
 }
 
+/*
+ * E 42: the MSS a SYN may announce, in either direction. An MSS limits what the other end sends
+ * back, and a segment crosses both sides whichever way it goes: 40 bytes of headers in IPv4,
+ * 60 in IPv6. So both directions clamp to the smaller of the two (the client's SYN that said
+ * mtu4 - 40 would let the server send segments that do not fit mtu6 once translated). 0: off.
+ */
+static uint16_t clamp_mss(const struct nat64 *n)
+{
+	uint32_t m4 = n->mtu4 > 65535 ? 65535 : n->mtu4, m6 = n->mtu6 > 65535 ? 65535 : n->mtu6;
+	uint32_t mss = m4 - 40 < m6 - 60 ? m4 - 40 : m6 - 60;
+
+	if (!n->mss_clamp || m4 <= 40 || m6 <= 60)
+		return 0;
+	return (uint16_t)mss;
+}
+
 static void frag_key6(struct frag_key *k, const struct xlat_info *in)
 {
 	memset(k, 0, sizeof(*k));
@@ -602,7 +618,7 @@ static void input6(struct nat64 *n, struct pkt *p, uint64_t now, bool is_release
 	out.dport = in.l4.proto == PROTO_ICMP6 ? tu.port4 : in.l4.dport;
 	o.mtu = n->mtu4;
 	o.mtu_in = n->mtu6;
-	o.mss = n->mss_clamp && n->mtu4 > 40 ? (uint16_t)(n->mtu4 > 65535 ? 65495 : n->mtu4 - 40) : 0;
+	o.mss = clamp_mss(n);
 	o.ip4_id = next_id(n, out.dst);
 	if (is_first_frag)
 		frag_key6(&fk, &in); /* before the translation changes the addresses */
@@ -845,6 +861,13 @@ static void input4(struct nat64 *n, struct pkt *p, uint64_t now, enum from from)
 			store_syn(n, p, &tu, now);
 			return;
 		}
+		if (r == NAT64_T_NO_BIB && in.l4.proto == PROTO_UDP) {
+			/* RFC 6146 §3.5.1.1: nobody is bound to (T, t), as a host without a
+			 * listener would say (Jool does the same). */
+			struct icmp_err e = {.type = ICMP4_DEST_UNREACH, .code = ICMP4_PORT_UNREACH};
+
+			send_error4(n, NAT64_4TO6, p->data, p->len, in.dst, &e, now);
+		}
 		if (r == NAT64_T_FILTERED) {
 			/* B 8: address-dependent filtering answers 3/13. */
 			struct icmp_err e = {.type = ICMP4_DEST_UNREACH,
@@ -866,7 +889,7 @@ static void input4(struct nat64 *n, struct pkt *p, uint64_t now, enum from from)
 	o.mtu = n->mtu6;
 	o.mtu_in = n->mtu4;
 	o.lowest_mtu6 = LOWEST_MTU6;
-	o.mss = n->mss_clamp && n->mtu6 > 60 ? (uint16_t)(n->mtu6 > 65535 ? 65475 : n->mtu6 - 60) : 0;
+	o.mss = clamp_mss(n);
 	r = xlat_4to6(p, &in, &out, NULL, &o, &rep);
 	if (r == XLAT_REPLY) {
 		send_error4(n, NAT64_4TO6, p->data, p->len, in.dst, &rep, now);

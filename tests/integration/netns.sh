@@ -674,3 +674,226 @@ tunnel_expect_more() {
 	}
 	pass "$4 ($1: $2 $3 -> $now)"
 }
+
+# --- NAT64 plain mode (t_nat64_plain, bench/nat64.sh) ------------------------------------------
+#
+# Three namespaces in a line, addressed as a stateful NAT64 gateway sees its world (documentation
+# ranges only, RFC 3849 / RFC 5737):
+#   client C (IPv6 only)        2001:db8:1::2/64 on e<R>, 2001:db8:64::/96 via 2001:db8:1::1
+#   translator R                2001:db8:1::1/64 on e<C>, 192.0.2.1/24 on e<S>, forwarding on
+#   server S (IPv4 only)        192.0.2.2/24 on e<R>, default via 192.0.2.1 (so it reaches the
+#                               pool 203.0.113.0/24 through R); IPv6 off
+# The translator itself (ygg64 with NAT64, or tayga in the bench) is started separately: it
+# routes the prefix and its pool into its own TUN. With "native", S also gets 2001:db8:2::2/64
+# (R 2001:db8:2::1/64, S's default route) and keeps IPv6, and C routes 2001:db8:2::/64 via R:
+# the same path with the kernel alone forwarding (the bench's ceiling). ICMP rate limits are
+# off in all three, so that traceroute's probes and the translator's errors are never thinned
+# by the kernel.
+NAT64_PREFIX="2001:db8:64::/96"
+NAT64_C6="2001:db8:1::2" NAT64_R6="2001:db8:1::1"
+NAT64_R4="192.0.2.1" NAT64_S4="192.0.2.2"
+NAT64_S6="2001:db8:2::2" NAT64_RS6="2001:db8:2::1"
+
+# nat64_topo C R S [native]: creates the namespaces C, R and S and their two links (above).
+nat64_topo() {
+	local c="$1" r="$2" s="$3" native="${4:-}" n
+	ns_new "$c" "$r" "$s"
+	ip link add "e$r" netns "$(ns_name "$c")" type veth peer name "e$c" netns "$(ns_name "$r")" ||
+		fail "cannot create veth $c-$r"
+	ip link add "e$s" netns "$(ns_name "$r")" type veth peer name "e$r" netns "$(ns_name "$s")" ||
+		fail "cannot create veth $r-$s"
+	for n in "$c" "$r" "$s"; do
+		ns_exec "$n" sysctl -qw net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_ratelimit=0
+	done
+	ns_exec "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$(ns_name "$c")" addr add "$NAT64_C6/64" dev "e$r" nodad
+	ip -n "$(ns_name "$r")" addr add "$NAT64_R6/64" dev "e$c" nodad
+	ip -n "$(ns_name "$r")" addr add "$NAT64_R4/24" dev "e$s"
+	ip -n "$(ns_name "$s")" addr add "$NAT64_S4/24" dev "e$r"
+	if [[ "$native" == native ]]; then
+		ip -n "$(ns_name "$r")" addr add "$NAT64_RS6/64" dev "e$s" nodad
+		ip -n "$(ns_name "$s")" addr add "$NAT64_S6/64" dev "e$r" nodad
+	else
+		ns_exec "$s" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	fi
+	ip -n "$(ns_name "$c")" link set "e$r" up
+	ip -n "$(ns_name "$r")" link set "e$c" up
+	ip -n "$(ns_name "$r")" link set "e$s" up
+	ip -n "$(ns_name "$s")" link set "e$r" up
+	ns_wait_up "$c" "e$r"
+	ns_wait_up "$r" "e$c"
+	ns_wait_up "$r" "e$s"
+	ns_wait_up "$s" "e$r"
+	ip -n "$(ns_name "$c")" -6 route add "$NAT64_PREFIX" via "$NAT64_R6" dev "e$r"
+	ip -n "$(ns_name "$s")" -4 route add default via "$NAT64_R4" dev "e$r"
+	if [[ "$native" == native ]]; then
+		ip -n "$(ns_name "$c")" -6 route add 2001:db8:2::/64 via "$NAT64_R6" dev "e$r"
+		ip -n "$(ns_name "$s")" -6 route add default via "$NAT64_RS6" dev "e$r"
+	fi
+}
+
+# nat64_addr6 IPV4: the IPv4 address embedded in NAT64_PREFIX (RFC 6052 §2.2, /96), in the
+# form the kernel and inet_ntop print (2001:db8:64::c000:202 for 192.0.2.2).
+nat64_addr6() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	printf '2001:db8:64::%x:%x\n' $((a * 256 + b)) $((c * 256 + d))
+}
+
+# need_nat64_impl: the reference yggdrasil has no translator.
+need_nat64_impl() {
+	[[ "$Y64_IMPL" == ygg64 ]] || skip "NAT64: the reference yggdrasil (Y64_IMPL=real) has none"
+}
+
+# nat64_conf NAME [key=value...]: writes $T_TMP/NAME.yaml, a plain-mode ygg64 config (no
+# peers, no listeners, no multicast, TunnelRouting off, a fresh identity at each start): IfName
+# (ifname, default n64), IfMTU (mtu, 1500), the admin socket $T_TMP/NAME.sock, and the NAT64
+# block: Prefix NAT64_PREFIX, Pool4 (pool4, space-separated, default 203.0.113.1), PortRange
+# (ports, 61001-65535), Filtering (filtering, endpoint-independent), MSSClamp (mss, true); any
+# other NAT64 keys as raw YAML lines (nat64="MaxSessions: 200000").
+nat64_conf() {
+	local name="$1" kv ifname=n64 mtu=1500 pool4=203.0.113.1 ports=61001-65535
+	local filtering=endpoint-independent mss=true nat64="" p list=""
+	shift
+	for kv in "$@"; do
+		case "$kv" in
+		ifname=*) ifname="${kv#*=}" ;;
+		mtu=*) mtu="${kv#*=}" ;;
+		pool4=*) pool4="${kv#*=}" ;;
+		ports=*) ports="${kv#*=}" ;;
+		filtering=*) filtering="${kv#*=}" ;;
+		mss=*) mss="${kv#*=}" ;;
+		nat64=*) nat64="${kv#*=}" ;;
+		*) fail "nat64_conf: unknown setting '$kv'" ;;
+		esac
+	done
+	for p in $pool4; do list+="${list:+, }$p"; done
+	{
+		echo "# $name: ygg64 in NAT64 plain mode ($T_NAME)"
+		echo "IfName: $ifname"
+		echo "IfMTU: $mtu"
+		echo "Peers: []"
+		echo "Listen: []"
+		echo "MulticastInterfaces: []"
+		echo "AdminListen: unix://$(node_sock "$name")"
+		echo "NAT64:"
+		echo "  Enable: true"
+		echo "  Prefix: $NAT64_PREFIX"
+		echo "  Pool4: [$list]"
+		echo "  PortRange: $ports"
+		echo "  Filtering: $filtering"
+		echo "  MSSClamp: $mss"
+		[[ -z "$nat64" ]] || sed 's/^/  /' <<<"$nat64"
+	} >"$T_TMP/$name.yaml"
+}
+
+# nat64_start NAME NS [VAR=VALUE...]: starts ygg64 with $T_TMP/NAME.yaml in namespace NS (with
+# the environment variables given, e.g. NOTIFY_SOCKET=...) and waits (15 s at most) for the
+# newline it writes to -notifyfd once its TUN is up and its routes are in place (no polling: a
+# daemon that exits first closes the FIFO, and the read ends at once). Recorded like
+# node_start's nodes (NODE_PID; the exit trap stops it and shows its log on a failure).
+nat64_start() {
+	local name="$1" ns="$2" fifo="$T_TMP/$1.ready"
+	shift 2
+	rm -f "$fifo" "$(node_sock "$name")"
+	mkfifo "$fifo"
+	[[ -n "${NODE_NS[$name]:-}" ]] || NODE_NAMES+=("$name")
+	NODE_NS[$name]="$ns"
+	NODE_IMPL[$name]="sut:$(basename "$YGG64_BIN")"
+	echo "# start $name (ygg64 NAT64) in namespace $ns" >>"$(node_log "$name")"
+	ip netns exec "$(ns_name "$ns")" env "$@" "$YGG64_BIN" -useconffile "$T_TMP/$name.yaml" \
+		-notifyfd 3 3>"$fifo" >>"$(node_log "$name")" 2>&1 &
+	NODE_PID[$name]=$!
+	T_PIDS+=("${NODE_PID[$name]}")
+	if ! read -r -t 15 _ <"$fifo"; then
+		kill -0 "${NODE_PID[$name]}" 2>/dev/null ||
+			fail "$name (ygg64 NAT64) exited before it was ready"
+		fail "$name (ygg64 NAT64) wrote no readiness line to -notifyfd within 15 s"
+	fi
+	rm -f "$fifo"
+}
+
+# nat64_ctl NAME COMMAND [key=value...]: the JSON response of the node's admin socket, with
+# the real yggdrasilctl when need_yggdrasil found it (YGGCTL), else with socat: one request
+# {"request": COMMAND, "arguments": {key: "value"}} as yggdrasilctl sends it (values as
+# strings), and the "response" of the answer (exit 1 on an error status).
+nat64_ctl() {
+	local name="$1" cmd="$2" args='{}' kv out
+	shift 2
+	if [[ -n "${YGGCTL:-}" && -x "${YGGCTL:-}" ]]; then
+		ctl "$name" "$cmd" "$@"
+		return
+	fi
+	for kv in "$@"; do
+		args="$(jq -c --arg k "${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$args")"
+	done
+	out="$(jq -cn --arg r "$cmd" --argjson a "$args" '{request: $r, arguments: $a}' |
+		timeout 10 socat -t 10 - "UNIX-CONNECT:$(node_sock "$name")")" || return 1
+	jq -e '.status == "success"' <<<"$out" >/dev/null || {
+		echo "$out" >&2
+		return 1
+	}
+	jq '.response' <<<"$out"
+}
+
+# nat64_get NAME JQ-FILTER: a field of the node's getNAT64 (e.g. '.counters["6to4"].packets').
+nat64_get() { nat64_ctl "$1" getNAT64 | jq -r "$2"; }
+
+# nat64_routes NS IFNAME POOL4...: prints what `ip route get` says in NS for an address of
+# NAT64_PREFIX and for each pool address, for the lookups that lead into IFNAME; nothing for
+# one that does not (no route, or another device).
+nat64_routes() {
+	local ns="$1" ifn="$2" p
+	shift 2
+	for p in "$(nat64_addr6 "$NAT64_S4")" "$@"; do
+		ns_exec "$ns" ip "$(ip_fam "$p")" -o route get "$p" 2>/dev/null | grep " dev $ifn " ||
+			true
+	done
+}
+
+# transfer_via NS-CLIENT NS-SERVER LISTEN-ADDR CONNECT-ADDR KBYTES SECONDS up|down: as transfer,
+# for a path that changes the address (a translator): the server listens on LISTEN-ADDR port
+# 7100, the client connects to CONNECT-ADDR port 7100; with "up" the client sends KBYTES of
+# random data, with "down" the server sends them over the connection the client opened. Fails
+# unless the SHA-256 of what arrived equals that of what was sent; sets WAITED and MBITS.
+transfer_via() {
+	local c="$1" s="$2" la="$3" ca="$4" kb="$5" secs="$6" dir="$7" i t0 lpid
+	local src="$T_TMP/xfer.src" dst="$T_TMP/xfer.dst" listen connect
+	command -v socat >/dev/null || skip "needs socat (scripts/deps.sh installs it)"
+	listen="TCP6-LISTEN:7100,bind=[$la],reuseaddr" connect="TCP6:[$ca]:7100"
+	[[ "$la" == *:* ]] || listen="TCP4-LISTEN:7100,bind=$la,reuseaddr"
+	[[ "$ca" == *:* ]] || connect="TCP4:$ca:7100"
+	head -c "$((kb * 1024))" /dev/urandom >"$src"
+	rm -f "$dst"
+	case "$dir" in
+	up) bg_start "$s" socat -u "$listen" "CREATE:$dst" ;;
+	down) bg_start "$s" socat -u "OPEN:$src" "$listen" ;;
+	*) fail "transfer_via: direction must be up or down, not '$dir'" ;;
+	esac
+	lpid="$BG_PID"
+	for ((i = 0; i < 50; i++)); do
+		ns_exec "$s" ss -Hltn 'sport = :7100' | grep -q . && break
+		sleep 0.1
+	done
+	t0="$(now_s)"
+	if [[ "$dir" == up ]]; then
+		ns_exec "$c" timeout "$secs" socat -u "OPEN:$src" "$connect" ||
+			fail "sending $kb KiB to $ca:7100 failed or took more than $secs s" \
+				"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
+	else
+		ns_exec "$c" timeout "$secs" socat -u "$connect" "CREATE:$dst" ||
+			fail "receiving $kb KiB from $ca:7100 failed or took more than $secs s" \
+				"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
+	fi
+	wait_exit "$lpid" 10 || fail "the server's socat did not finish within 10 s of the client" \
+		"($(stat -c %s "$dst" 2>/dev/null || echo 0) of $((kb * 1024)) bytes arrived)"
+	pid_forget "$lpid"
+	WAITED="$(since "$t0")"
+	MBITS="$(awk -v k="$kb" -v t="$WAITED" \
+		'BEGIN { printf "%.0f", k * 8.192 / 1000 / (t > 0 ? t : 0.1) }')"
+	[[ "$RC" == 0 ]] || fail "the server's socat exited with $RC"
+	[[ "$(sha256sum <"$src")" == "$(sha256sum <"$dst")" ]] ||
+		fail "the $kb KiB received differ from what was sent ($(stat -c %s "$dst") bytes arrived)"
+	rm -f "$src" "$dst"
+}

@@ -569,7 +569,8 @@ Test(nat64, tcp_mss_clamped_and_probe_on_expiry)
 	in6(b, tcp6(b, X1, y6, 33000, 80, 0x02, 8940));
 	cr_assert_eq(E.n4, 1);
 	t = last_port4();
-	cr_expect_eq(g16(E.o4[0].b + 42), 1500 - 40, "6->4 SYN MSS clamped (E 42)");
+	cr_expect_eq(g16(E.o4[0].b + 42), 1500 - 60,
+		     "6->4 SYN MSS clamped so the replies fit IPv6 too (E 42)");
 	cr_expect_eq(ref_l4_sum(E.o4[0].b, E.o4[0].len), 0xffff);
 	in4(b, tcp4(b, Y1, T, 80, t, 0x12, 8960));
 	cr_assert_eq(E.n6, 1);
@@ -589,6 +590,11 @@ Test(nat64, tcp_mss_clamped_and_probe_on_expiry)
 	cr_expect_eq(g16(E.o6[1].b + 42), 33000);
 	cr_expect_eq(E.o6[1].b[53], 0x10, "ACK only");
 	cr_expect_eq(ref_l4_sum(E.o6[1].b, E.o6[1].len), 0xffff);
+	/* A smaller MSS is never raised. */
+	in6(b, tcp6(b, X1, y6, 33002, 80, 0x02, 1000));
+	cr_assert_eq(E.n4, 3);
+	cr_expect_eq(g16(E.o4[2].b + 42), 1000, "never raised");
+	cr_expect_eq(ref_l4_sum(E.o4[2].b, E.o4[2].len), 0xffff);
 	finish();
 }
 
@@ -751,5 +757,23 @@ Test(nat64, zero_checksum_udp_fragments_collected_and_summed)
 	cr_expect_eq(plen, 128);
 	cr_expect_neq(g16(q + 46), 0, "a checksum was written");
 	cr_expect_eq(ref_l4_sum(q, 40 + plen), 0xffff, "and it is right");
+	finish();
+}
+
+Test(nat64, udp_to_an_unbound_port_answers_3_3)
+{
+	uint8_t b[256];
+
+	start(61001, 65535, false);
+	in4(b, udp4(b, Y1, T, 53, 62000, 4));
+	cr_expect_eq(E.n6, 0);
+	cr_assert_eq(E.n4, 1, "port unreachable back to the sender");
+	cr_expect_eq(E.o4[0].b[20], ICMP4_DEST_UNREACH);
+	cr_expect_eq(E.o4[0].b[21], ICMP4_PORT_UNREACH);
+	cr_expect_eq(memcmp(E.o4[0].b + 12, T, 4), 0);
+	cr_expect_eq(info().dir[NAT64_4TO6].dropped[NAT64_R_NO_BIB], 1);
+	in4(b, tcp4(b, Y1, T, 80, 62000, 0x10, 0)); /* a TCP non-SYN: dropped silently */
+	cr_expect_eq(E.n4, 1);
+	cr_expect_eq(info().dir[NAT64_4TO6].dropped[NAT64_R_NO_BIB], 2);
 	finish();
 }
