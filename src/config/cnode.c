@@ -463,11 +463,29 @@ void cnode_yaml_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-enum { YAML_PLAIN_KEY_MAX = 250 }; /* longer keys are written explicitly (yaml_items) */
+enum { YAML_PLAIN_KEY_MAX = 250 }; /* longer keys are written explicitly (cnode_yaml_key) */
 
 static void yaml_pad(FILE *f, int n)
 {
 	fprintf(f, "%*s", n, "");
+}
+
+void cnode_yaml_key(FILE *f, const char *key, int indent)
+{
+	if (strlen(key) > YAML_PLAIN_KEY_MAX) {
+		/*
+		 * YAML limits an implicit key to 1024 characters (1.2 §7.4.2; libyaml refuses
+		 * longer ones), so a key that could reach that once quoted and escaped (4 bytes
+		 * per byte at most) is written as an explicit one: "? key", then ":" below it.
+		 */
+		fputs("? ", f);
+		cnode_yaml_string(f, key);
+		fputc('\n', f);
+		yaml_pad(f, indent);
+	} else {
+		cnode_yaml_string(f, key);
+	}
+	fputc(':', f);
 }
 
 static void yaml_value(const struct cnode *v, FILE *f, int indent, bool is_after_dash);
@@ -478,21 +496,8 @@ static void yaml_items(const struct cnode *n, FILE *f, int indent, bool is_first
 	for (size_t i = 0; i < n->n; i++) {
 		if (i || !is_first_inline)
 			yaml_pad(f, indent);
-		if (n->kind == CNODE_MAP && strlen(n->keys[i]->str) > YAML_PLAIN_KEY_MAX) {
-			/*
-			 * YAML limits an implicit key to 1024 characters (1.2 §7.4.2, and libyaml
-			 * refuses longer ones); a key that could reach that once quoted and
-			 * escaped (4 bytes per byte at most) is written as an explicit one.
-			 */
-			fputs("? ", f);
-			cnode_yaml_string(f, n->keys[i]->str);
-			fputc('\n', f);
-			yaml_pad(f, indent);
-			fputc(':', f);
-			yaml_value(n->vals[i], f, indent, false);
-		} else if (n->kind == CNODE_MAP) {
-			cnode_yaml_string(f, n->keys[i]->str);
-			fputc(':', f);
+		if (n->kind == CNODE_MAP) {
+			cnode_yaml_key(f, n->keys[i]->str, indent);
 			yaml_value(n->vals[i], f, indent, false);
 		} else {
 			fputc('-', f);

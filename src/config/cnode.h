@@ -93,6 +93,12 @@ bool cnode_yaml_is_plain_safe(const char *s);
 /* s as a YAML scalar: plain when safe, otherwise double-quoted with escapes. */
 void cnode_yaml_string(FILE *f, const char *s);
 /*
+ * Writes a mapping key and its ':' where the cursor is (at column indent): plain or quoted as
+ * cnode_yaml_string, or, when it is long enough to pass YAML's 1024-character limit on implicit
+ * keys, as an explicit key ("? key", a line break, indent spaces, then ':').
+ */
+void cnode_yaml_key(FILE *f, const char *key, int indent);
+/*
  * n as the value of a block-YAML "key:" (or "-") the caller has already written at column
  * indent. Writes a leading space or newline as needed and ends with a newline.
  */

@@ -180,8 +180,7 @@ static void out_ifpeers(struct dumper *d, const struct ckey *k, const void *base
 			json_strs(d, &l, at + 1);
 		} else {
 			pad(d->f, at + 2);
-			cnode_yaml_string(d->f, ip->iface);
-			fputc(':', d->f);
+			cnode_yaml_key(d->f, ip->iface, at + 2);
 			yaml_strs(d, &l, at + 2);
 		}
 	}
