@@ -34,6 +34,32 @@ struct wire_wr {
 	bool is_err; /* sticky: some put did not fit */
 };
 
+/*
+ * Fixed-offset big-endian fields, for headers whose length the caller has already checked (IP,
+ * TCP, UDP, ICMP): no bounds checks, any alignment.
+ */
+static inline uint16_t wire_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t wire_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void wire_set_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void wire_set_be32(uint8_t *p, uint32_t v)
+{
+	wire_set_be16(p, (uint16_t)(v >> 16));
+	wire_set_be16(p + 2, (uint16_t)v);
+}
+
 /* Reads from the len bytes at p (borrowed; p may be NULL when len is 0). */
 void wire_rd_init(struct wire_rd *rd, const void *p, size_t len);
 size_t wire_remaining(const struct wire_rd *rd);

@@ -34,6 +34,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "lib/wire.h"
 #include "nat64/frag.h"
 #include "nat64/prefix.h"
 #include "nat64/xlat.h"
@@ -115,11 +116,6 @@ static const char *const reason_names[NAT64_NREASONS] = {
 const char *nat64_reason_name(int r)
 {
 	return r >= 0 && r < NAT64_NREASONS && reason_names[r] ? reason_names[r] : "unknown";
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 /* ---- setup ---- */
@@ -668,11 +664,11 @@ static bool port4_of(const uint8_t *b, size_t len, uint16_t *port)
 	switch (b[9]) {
 	case PROTO_TCP:
 	case PROTO_UDP:
-		*port = get16(l4 + 2);
+		*port = wire_be16(l4 + 2);
 		return true;
 	case PROTO_ICMP4:
 		if (l4[0] == ICMP4_ECHO_REPLY || l4[0] == ICMP4_ECHO_REQUEST) {
-			*port = get16(l4 + 4);
+			*port = wire_be16(l4 + 4);
 			return true;
 		}
 		/* An error: the quoted packet's source port (or identifier) is ours. */
@@ -684,7 +680,7 @@ static bool port4_of(const uint8_t *b, size_t len, uint16_t *port)
 
 			if (qhl < IP4_HLEN || len < hl + 8 + qhl + 8)
 				return false;
-			*port = q[9] == PROTO_ICMP4 ? get16(q + qhl + 4) : get16(q + qhl);
+			*port = q[9] == PROTO_ICMP4 ? wire_be16(q + qhl + 4) : wire_be16(q + qhl);
 			return true;
 		}
 	default:
@@ -698,7 +694,7 @@ bool nat64_wants4(const struct nat64 *n, const uint8_t *b, size_t len)
 
 	if (len < IP4_HLEN || (b[0] >> 4) != 4 || !nat64_table_is_pool(n->tab, b + 16))
 		return false;
-	if (get16(b + 6) & 0x1fff) /* a later fragment: its datagram decides, in input4 */
+	if (wire_be16(b + 6) & 0x1fff) /* a later fragment: its datagram decides, in input4 */
 		return true;
 	return port4_of(b, len, &port) && port >= n->port_min && port <= n->port_max;
 }
@@ -829,7 +825,7 @@ static void input4(struct nat64 *n, struct pkt *p, uint64_t now, enum from from)
 		in.l4.dport = dp;
 	}
 	if (in.l4.proto == PROTO_UDP && in.l4.has_ports && p->len >= (size_t)in.l3len + 8 &&
-	    get16(p->data + in.l3len + 6) == 0)
+	    wire_be16(p->data + in.l3len + 6) == 0)
 		is_zero_udp = true;
 	if (is_first_frag && is_zero_udp && from == FROM_WIRE) {
 		/*

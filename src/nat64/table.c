@@ -45,6 +45,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/wire.h"
+
 enum {
 	NONE = UINT32_MAX, /* no entry: empty index slot, end of a list */
 	MIN_CAP = 16,	   /* entries: the arrays never shrink below this */
@@ -188,25 +190,13 @@ static uint32_t hash(const struct nat64_table *t, const uint8_t *k, size_t len)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* The hash keys, packed the same way for a lookup and for an entry being re-indexed. */
 static uint32_t hash_b6(const struct nat64_table *t, uint8_t proto, const uint8_t *a6, uint16_t p6)
 {
 	uint8_t k[KEY_MAX] = {TAG_B6, proto};
 
 	memcpy(k + 2, a6, 16);
-	put16(k + 18, p6);
+	wire_set_be16(k + 18, p6);
 	return hash(t, k, 20);
 }
 
@@ -214,8 +204,8 @@ static uint32_t hash_b4(const struct nat64_table *t, uint8_t proto, uint32_t poo
 {
 	uint8_t k[KEY_MAX] = {TAG_B4, proto};
 
-	put32(k + 2, pool);
-	put16(k + 6, p4);
+	wire_set_be32(k + 2, pool);
+	wire_set_be16(k + 6, p4);
 	return hash(t, k, 8);
 }
 
@@ -224,10 +214,10 @@ static uint32_t hash_sess(const struct nat64_table *t, const struct bib *b, cons
 {
 	uint8_t k[KEY_MAX] = {TAG_SESS, b->proto};
 
-	put32(k + 2, b->pool);
-	put16(k + 6, b->port4);
+	wire_set_be32(k + 2, b->pool);
+	wire_set_be16(k + 6, b->port4);
 	memcpy(k + 8, y, 4);
-	put16(k + 12, yp);
+	wire_set_be16(k + 12, yp);
 	return hash(t, k, 14);
 }
 
@@ -850,7 +840,7 @@ static bool port_pick(const struct nat64_table *t, uint8_t proto, const uint8_t 
 	else if (x >= 1024 && hi >= 1024)
 		clo = lo > 1024 ? lo : 1024;
 	memcpy(k + 1, a6, 16);
-	put16(k + 17, x);
+	wire_set_be16(k + 17, x);
 	uint32_t h = hash(t, k, 19);
 
 	k[0] = TAG_ADDR;

@@ -30,6 +30,7 @@
 #include "lib/csum.h"
 #include "lib/icmp.h"
 #include "lib/pkt.h"
+#include "lib/wire.h"
 
 enum {
 	IP4_HLEN = 20,
@@ -67,28 +68,6 @@ enum {
 	IP6_MIN_MTU = 1280, /* RFC 8200 §5 */
 	IP4_MIN_MTU = 68,   /* RFC 791 §3.2 */
 };
-
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
 
 static uint32_t min32(uint32_t a, uint32_t b)
 {
@@ -234,7 +213,7 @@ static bool err_translatable(uint8_t ver, const uint8_t *icmp)
 	}
 	m = icmp_map_find(err6to4, sizeof(err6to4) / sizeof(err6to4[0]), icmp[0], icmp[1]);
 	return m && (m->rest != REST_PTR ||
-		     ptr_map(ptr6to4, sizeof(ptr6to4) / sizeof(ptr6to4[0]), get32(icmp + 4), &to));
+		     ptr_map(ptr6to4, sizeof(ptr6to4) / sizeof(ptr6to4[0]), wire_be32(icmp + 4), &to));
 }
 
 /* What a walk of an IPv6 header chain found. */
@@ -275,9 +254,9 @@ static bool walk6(const uint8_t *b, size_t len, struct ext6 *e)
 			if (e->has_frag)
 				return false;
 			e->has_frag = true;
-			e->frag_off = get16(h + 2) & IP6_FRAG_OFF;
-			e->frag_mf = get16(h + 2) & IP6_FRAG_M;
-			e->frag_id = get32(h + 4);
+			e->frag_off = wire_be16(h + 2) & IP6_FRAG_OFF;
+			e->frag_mf = wire_be16(h + 2) & IP6_FRAG_M;
+			e->frag_id = wire_be32(h + 4);
 			hl = FRAG_HLEN;
 		} else {
 			hl = ((size_t)h[1] + 1) * 8;
@@ -336,7 +315,7 @@ static int parse_l4(const uint8_t *t, size_t n, uint8_t ver, bool is_whole, bool
 		l4->code = t[1];
 		if (l4->is_echo) {
 			l4->has_ports = true;
-			l4->sport = l4->dport = get16(t + 4);
+			l4->sport = l4->dport = wire_be16(t + 4);
 		}
 		return XLAT_OK;
 	}
@@ -351,15 +330,15 @@ static int parse_l4(const uint8_t *t, size_t n, uint8_t ver, bool is_whole, bool
 		if (!is_quote && n < UDP_HLEN)
 			return XLAT_MALFORMED;
 		/* RFC 768: the UDP length is the datagram's; RFC 8200 §8.1: no zero checksum */
-		if (!is_quote && is_whole && get16(t + 4) != n)
+		if (!is_quote && is_whole && wire_be16(t + 4) != n)
 			return XLAT_MALFORMED;
-		if (!is_quote && ver == 6 && get16(t + 6) == 0)
+		if (!is_quote && ver == 6 && wire_be16(t + 6) == 0)
 			return XLAT_MALFORMED;
 	}
 	if (n >= 4) {
 		l4->has_ports = true;
-		l4->sport = get16(t);
-		l4->dport = get16(t + 2);
+		l4->sport = wire_be16(t);
+		l4->dport = wire_be16(t + 2);
 	}
 	return XLAT_OK;
 }
@@ -377,7 +356,7 @@ static int parse_quote6(const uint8_t *q, size_t n, struct xlat_info *in)
 
 	if (n < IP6_HLEN || q[0] >> 4 != 6 || !walk6(q, n, &e))
 		return XLAT_ICMP_INNER;
-	if (get16(q + 4) < e.l3len - IP6_HLEN || !proto_ok(6, e.proto))
+	if (wire_be16(q + 4) < e.l3len - IP6_HLEN || !proto_ok(6, e.proto))
 		return XLAT_ICMP_INNER;
 	memcpy(in->inner.src, q + 8, 16);
 	memcpy(in->inner.dst, q + 24, 16);
@@ -395,12 +374,12 @@ static int parse_quote4(const uint8_t *q, size_t n, struct xlat_info *in)
 	if (n < IP4_HLEN || q[0] >> 4 != 4)
 		return XLAT_ICMP_INNER;
 	ihl = (size_t)(q[0] & 0xf) * 4;
-	if (ihl < IP4_HLEN || ihl > n || get16(q + 2) < ihl || !proto_ok(4, q[9]))
+	if (ihl < IP4_HLEN || ihl > n || wire_be16(q + 2) < ihl || !proto_ok(4, q[9]))
 		return XLAT_ICMP_INNER;
 	memcpy(in->inner.src, q + 12, 4);
 	memcpy(in->inner.dst, q + 16, 4);
 	in->inner.l4.proto = q[9];
-	if (get16(q + 6) & IP4_OFF)
+	if (wire_be16(q + 6) & IP4_OFF)
 		return q[9] == PROTO_ICMP4 ? XLAT_ICMP_INNER : XLAT_OK;
 	return parse_l4(q + ihl, n - ihl, 4, false, true, &in->inner.l4);
 }
@@ -448,7 +427,7 @@ int xlat_parse6(const uint8_t *b, size_t len, struct xlat_info *in, struct icmp_
 	memset(in, 0, sizeof(*in));
 	if (len < IP6_HLEN || b[0] >> 4 != 6)
 		return XLAT_MALFORMED;
-	plen = get16(b + 4);
+	plen = wire_be16(b + 4);
 	if (plen == 0 || IP6_HLEN + plen > len) /* 0: a jumbogram (RFC 2675), not translated */
 		return XLAT_MALFORMED;
 	in->ver = 6;
@@ -530,7 +509,7 @@ int xlat_parse4(const uint8_t *b, size_t len, struct xlat_info *in, struct icmp_
 	if (len < IP4_HLEN || b[0] >> 4 != 4)
 		return XLAT_MALFORMED;
 	ihl = (size_t)(b[0] & 0xf) * 4;
-	tot = get16(b + 2);
+	tot = wire_be16(b + 2);
 	if (ihl < IP4_HLEN || tot < ihl || tot > len)
 		return XLAT_MALFORMED;
 	if (csum_fold(csum_partial(b, ihl, 0)) != 0xffff) /* RFC 1812 §5.2.2 */
@@ -542,12 +521,12 @@ int xlat_parse4(const uint8_t *b, size_t len, struct xlat_info *in, struct icmp_
 	in->l4.proto = b[9];
 	memcpy(in->src, b + 12, 4);
 	memcpy(in->dst, b + 16, 4);
-	frag = get16(b + 6);
+	frag = wire_be16(b + 6);
 	in->is_df = frag & IP4_DF;
 	in->frag_mf = frag & IP4_MF;
 	in->frag_off = (uint16_t)((frag & IP4_OFF) * 8);
 	in->is_frag = in->frag_mf || in->frag_off;
-	in->frag_id = get16(b + 4);
+	in->frag_id = wire_be16(b + 4);
 	if (in->is_frag &&
 	    ((in->frag_mf && (tot - ihl) % 8) || (size_t)in->frag_off + (tot - ihl) > LEN_MAX))
 		return XLAT_MALFORMED;
@@ -649,10 +628,10 @@ static void mss_clamp(uint8_t *t, size_t n, uint16_t mss, bool fix_csum)
 		olen = t[i + 1];
 		if (olen < 2 || olen > end - i)
 			break;
-		if (t[i] == TCPOPT_MSS && olen == 4 && get16(t + i + 2) > mss) {
+		if (t[i] == TCPOPT_MSS && olen == 4 && wire_be16(t + i + 2) > mss) {
 			uint16_t old = word_at(t, i + 2);
 
-			put16(t + i + 2, mss);
+			wire_set_be16(t + i + 2, mss);
 			if (fix_csum)
 				csum_replace(t + TCP_CSUM, old, word_at(t, i + 2));
 		}
@@ -674,14 +653,14 @@ static void ports_rewrite(uint8_t *t, size_t n, uint8_t proto, uint64_t old_sum,
 	if (n < 4)
 		return;
 	old_sum = csum_partial(t, 4, old_sum);
-	put16(t, sport);
-	put16(t + 2, dport);
+	wire_set_be16(t, sport);
+	wire_set_be16(t + 2, dport);
 	new_sum = csum_partial(t, 4, new_sum);
-	if (n < ck + 2 || (proto == PROTO_UDP && get16(t + ck) == 0))
+	if (n < ck + 2 || (proto == PROTO_UDP && wire_be16(t + ck) == 0))
 		return;
 	csum_replace(t + ck, old_sum, new_sum);
-	if (proto == PROTO_UDP && get16(t + ck) == 0)
-		put16(t + ck, 0xffff);
+	if (proto == PROTO_UDP && wire_be16(t + ck) == 0)
+		wire_set_be16(t + ck, 0xffff);
 }
 
 /*
@@ -706,8 +685,8 @@ static void upper_rewrite(struct pkt *p, uint8_t *t, size_t n, const struct xlat
 			t[0] = in->l4.is_echo_request ? ICMP6_ECHO_REQUEST : ICMP6_ECHO_REPLY;
 		else
 			t[0] = in->l4.is_echo_request ? ICMP4_ECHO_REQUEST : ICMP4_ECHO_REPLY;
-		put16(t + 4, sport);
-		put16(t + ICMP_CSUM, 0);
+		wire_set_be16(t + 4, sport);
+		wire_set_be16(t + ICMP_CSUM, 0);
 		new_sum = to6 ? csum_pseudo6(src, dst, (uint32_t)n, PROTO_ICMP6) : 0;
 		csum_store(t + ICMP_CSUM, (uint16_t)~csum_fold(csum_partial(t, n, new_sum)));
 		return;
@@ -717,15 +696,15 @@ static void upper_rewrite(struct pkt *p, uint8_t *t, size_t n, const struct xlat
 		/* the field holds the pseudo-header sum only; the device adds the rest later */
 		new_sum = alen == 4 ? csum_pseudo4(src, dst, (uint16_t)n, proto)
 				    : csum_pseudo6(src, dst, (uint32_t)n, proto);
-		put16(t, sport);
-		put16(t + 2, dport);
+		wire_set_be16(t, sport);
+		wire_set_be16(t + 2, dport);
 		csum_store(t + p->off.csum_offset, csum_fold(new_sum));
-	} else if (proto == PROTO_UDP && alen == 16 && get16(t + UDP_CSUM) == 0) {
+	} else if (proto == PROTO_UDP && alen == 16 && wire_be16(t + UDP_CSUM) == 0) {
 		/* C 20, RFC 7915 §4.5: IPv6 needs the checksum IPv4 could omit (whole: parse) */
 		uint16_t c;
 
-		put16(t, sport);
-		put16(t + 2, dport);
+		wire_set_be16(t, sport);
+		wire_set_be16(t + 2, dport);
 		new_sum = csum_pseudo6(src, dst, (uint32_t)n, PROTO_UDP);
 		c = (uint16_t)~csum_fold(csum_partial(t, n, new_sum));
 		csum_store(t + UDP_CSUM, c ? c : 0xffff);
@@ -759,7 +738,7 @@ static void quote_rewrite(uint8_t *t, size_t n, const struct xlat_l4 *l4, uint64
 		t[0] = l4->is_echo_request ? ICMP6_ECHO_REQUEST : ICMP6_ECHO_REPLY;
 	else
 		t[0] = l4->is_echo_request ? ICMP4_ECHO_REQUEST : ICMP4_ECHO_REPLY;
-	put16(t + 4, sport);
+	wire_set_be16(t + 4, sport);
 	new_sum = csum_partial(t, 2, new_ph);
 	new_sum = csum_partial(t + 4, 2, new_sum);
 	csum_replace(t + ICMP_CSUM, old_sum, new_sum);
@@ -770,12 +749,12 @@ static void put_ip4(uint8_t *h, uint8_t tos, size_t tot, uint16_t id, uint16_t f
 {
 	h[0] = 0x45;
 	h[1] = tos;
-	put16(h + 2, (uint16_t)tot);
-	put16(h + 4, id);
-	put16(h + 6, frag);
+	wire_set_be16(h + 2, (uint16_t)tot);
+	wire_set_be16(h + 4, id);
+	wire_set_be16(h + 6, frag);
 	h[8] = ttl;
 	h[9] = proto;
-	put16(h + 10, 0);
+	wire_set_be16(h + 10, 0);
 	memcpy(h + 12, src, 4);
 	memcpy(h + 16, dst, 4);
 	csum_store(h + 10, (uint16_t)~csum_fold(csum_partial(h, IP4_HLEN, 0)));
@@ -784,8 +763,8 @@ static void put_ip4(uint8_t *h, uint8_t tos, size_t tot, uint16_t id, uint16_t f
 static void put_ip6(uint8_t *h, uint8_t tc, size_t plen, uint8_t nh, uint8_t hop,
 		    const uint8_t src[16], const uint8_t dst[16])
 {
-	put32(h, 0x60000000u | (uint32_t)tc << 20); /* flow label 0 (C 22) */
-	put16(h + 4, (uint16_t)plen);
+	wire_set_be32(h, 0x60000000u | (uint32_t)tc << 20); /* flow label 0 (C 22) */
+	wire_set_be16(h + 4, (uint16_t)plen);
 	h[6] = nh;
 	h[7] = hop;
 	memcpy(h + 8, src, 16);
@@ -797,8 +776,8 @@ static void put_frag6(uint8_t *h, uint8_t nh, uint16_t off, bool mf, uint32_t id
 {
 	h[0] = nh;
 	h[1] = 0;
-	put16(h + 2, (uint16_t)(off | (mf ? IP6_FRAG_M : 0)));
-	put32(h + 4, id);
+	wire_set_be16(h + 2, (uint16_t)(off | (mf ? IP6_FRAG_M : 0)));
+	wire_set_be32(h + 4, id);
 }
 
 /* The IPv4 flags and offset for a translated IPv6 packet (C 30, 31). */
@@ -811,7 +790,7 @@ static uint16_t frag4(bool has_frag, bool mf, uint16_t off, size_t judged)
 
 static uint8_t tclass(const uint8_t *ip6)
 {
-	return (uint8_t)(get32(ip6) >> 20);
+	return (uint8_t)(wire_be32(ip6) >> 20);
 }
 
 /*
@@ -876,7 +855,7 @@ static uint32_t err_rest(const struct icmp_map *m, const uint8_t *icmp, uint32_t
 			ptr_map(ptr4to6, sizeof(ptr4to6) / sizeof(ptr4to6[0]), icmp[4], &ptr);
 			return ptr;
 		}
-		ptr_map(ptr6to4, sizeof(ptr6to4) / sizeof(ptr6to4[0]), get32(icmp + 4), &ptr);
+		ptr_map(ptr6to4, sizeof(ptr6to4) / sizeof(ptr6to4[0]), wire_be32(icmp + 4), &ptr);
 		return (uint32_t)ptr << 24; /* ICMPv4: the pointer is the first rest byte */
 	default:
 		return 0;
@@ -905,11 +884,11 @@ static int err_6to4(struct pkt *p, const struct xlat_info *in, const struct xlat
 		return XLAT_ICMP_INNER;
 	m = icmp_map_find(err6to4, sizeof(err6to4) / sizeof(err6to4[0]), icmp[0], icmp[1]);
 	if (!m || (m->rest == REST_PTR &&
-		   !ptr_map(ptr6to4, sizeof(ptr6to4) / sizeof(ptr6to4[0]), get32(icmp + 4), &ptr)))
+		   !ptr_map(ptr6to4, sizeof(ptr6to4) / sizeof(ptr6to4[0]), wire_be32(icmp + 4), &ptr)))
 		return XLAT_ICMP_TYPE;
 	q = b + in->inner.at;
 	qn = in->len - in->inner.at;
-	if (qn < IP6_HLEN || !walk6(q, qn, &e) || get16(q + 4) < e.l3len - IP6_HLEN)
+	if (qn < IP6_HLEN || !walk6(q, qn, &e) || wire_be16(q + 4) < e.l3len - IP6_HLEN)
 		return XLAT_ICMP_INNER;
 	qrest = qn - e.l3len;
 	tot = IP4_HLEN + ICMP_HLEN + IP4_HLEN + qrest;
@@ -920,20 +899,20 @@ static int err_6to4(struct pkt *p, const struct xlat_info *in, const struct xlat
 	type = m->to_type;
 	code = m->to_code == CODE_SAME ? icmp[1] : m->to_code;
 	rest = err_rest(m, icmp,
-			m->rest == REST_MTU ? ptb_to_fn(get32(icmp + 4), e.has_frag, o) : 0, false);
+			m->rest == REST_MTU ? ptb_to_fn(wire_be32(icmp + 4), e.has_frag, o) : 0, false);
 	tc = tclass(b);
 	hop = b[7];
 	itc = tclass(q);
 	ihop = q[7];
 	iproto = e.proto == PROTO_ICMP6 ? PROTO_ICMP4 : e.proto;
-	itot = IP4_HLEN + get16(q + 4) - (e.l3len - IP6_HLEN); /* the original datagram's */
+	itot = IP4_HLEN + wire_be16(q + 4) - (e.l3len - IP6_HLEN); /* the original datagram's */
 	if (itot > LEN_MAX)
 		itot = LEN_MAX;
 	old_sum = csum_partial(q + 8, 32, 0);
 	new_sum = csum_partial(inner->dst, 4, csum_partial(inner->src, 4, 0));
 	if (in->inner.l4.proto == PROTO_ICMP6)
 		old_ph =
-		    csum_pseudo6(q + 8, q + 24, get16(q + 4) - (e.l3len - IP6_HLEN), PROTO_ICMP6);
+		    csum_pseudo6(q + 8, q + 24, wire_be16(q + 4) - (e.l3len - IP6_HLEN), PROTO_ICMP6);
 
 	pkt_trim(p, in->len);
 	pkt_pull(p, in->inner.at + e.l3len - (2 * IP4_HLEN + ICMP_HLEN));
@@ -947,8 +926,8 @@ static int err_6to4(struct pkt *p, const struct xlat_info *in, const struct xlat
 		inner->dst);
 	h[IP4_HLEN] = type;
 	h[IP4_HLEN + 1] = code;
-	put16(h + IP4_HLEN + ICMP_CSUM, 0);
-	put32(h + IP4_HLEN + 4, rest);
+	wire_set_be16(h + IP4_HLEN + ICMP_CSUM, 0);
+	wire_set_be32(h + IP4_HLEN + 4, rest);
 	csum_store(h + IP4_HLEN + ICMP_CSUM,
 		   (uint16_t)~csum_fold(csum_partial(h + IP4_HLEN, tot - IP4_HLEN, 0)));
 	put_ip4(h, tc, tot, o->ip4_id, frag4(false, false, 0, tot), (uint8_t)(hop - 1), PROTO_ICMP4,
@@ -1037,9 +1016,9 @@ static int err_4to6(struct pkt *p, const struct xlat_info *in, const struct xlat
 	if (qn < IP4_HLEN || q[0] >> 4 != 4)
 		return XLAT_ICMP_INNER;
 	qihl = (size_t)(q[0] & 0xf) * 4;
-	if (qihl < IP4_HLEN || qihl > qn || get16(q + 2) < qihl)
+	if (qihl < IP4_HLEN || qihl > qn || wire_be16(q + 2) < qihl)
 		return XLAT_ICMP_INNER;
-	qfrag = get16(q + 6);
+	qfrag = wire_be16(q + 6);
 	fh = qfrag & (IP4_MF | IP4_OFF) ? FRAG_HLEN : 0;
 	qrest = qn - qihl;
 	nh = 2 * IP6_HLEN + ICMP_HLEN + fh;
@@ -1052,7 +1031,7 @@ static int err_4to6(struct pkt *p, const struct xlat_info *in, const struct xlat
 	type = m->to_type;
 	code = m->to_code == CODE_SAME ? icmp[1] : m->to_code;
 	rest = err_rest(
-	    m, icmp, m->rest == REST_MTU ? fn_to_ptb(get16(icmp + 6), get16(q + 2), o) : 0, true);
+	    m, icmp, m->rest == REST_MTU ? fn_to_ptb(wire_be16(icmp + 6), wire_be16(q + 2), o) : 0, true);
 	tos = b[1];
 	ttl = b[8];
 	memcpy(iq, q, qihl);
@@ -1060,7 +1039,7 @@ static int err_4to6(struct pkt *p, const struct xlat_info *in, const struct xlat
 	old_sum = csum_partial(iq + 12, 8, 0);
 	new_sum = csum_partial(inner->dst, 16, csum_partial(inner->src, 16, 0));
 	if (iq[9] == PROTO_ICMP4)
-		new_ph = csum_pseudo6(inner->src, inner->dst, get16(iq + 2) - (uint32_t)qihl,
+		new_ph = csum_pseudo6(inner->src, inner->dst, wire_be16(iq + 2) - (uint32_t)qihl,
 				      PROTO_ICMP6);
 
 	pkt_trim(p, in->len);
@@ -1073,15 +1052,15 @@ static int err_4to6(struct pkt *p, const struct xlat_info *in, const struct xlat
 		      inner->dport);
 	pkt_trim(p, tot);
 	/* the quoted header: lengths of the original datagram, hop limit = its TTL (§4.3) */
-	put_ip6(h + IP6_HLEN + ICMP_HLEN, iq[1], get16(iq + 2) - qihl + fh,
+	put_ip6(h + IP6_HLEN + ICMP_HLEN, iq[1], wire_be16(iq + 2) - qihl + fh,
 		fh ? NH_FRAGMENT : iproto, iq[8], inner->src, inner->dst);
 	if (fh)
 		put_frag6(h + 2 * IP6_HLEN + ICMP_HLEN, iproto, (uint16_t)((qfrag & IP4_OFF) * 8),
-			  qfrag & IP4_MF, get16(iq + 4));
+			  qfrag & IP4_MF, wire_be16(iq + 4));
 	h[IP6_HLEN] = type;
 	h[IP6_HLEN + 1] = code;
-	put16(h + IP6_HLEN + ICMP_CSUM, 0);
-	put32(h + IP6_HLEN + 4, rest);
+	wire_set_be16(h + IP6_HLEN + ICMP_CSUM, 0);
+	wire_set_be32(h + IP6_HLEN + 4, rest);
 	put_ip6(h, tos, tot - IP6_HLEN, PROTO_ICMP6, (uint8_t)(ttl - 1), out->src, out->dst);
 	new_sum = csum_pseudo6(out->src, out->dst, (uint32_t)(tot - IP6_HLEN), PROTO_ICMP6);
 	csum_store(h + IP6_HLEN + ICMP_CSUM,
@@ -1124,7 +1103,7 @@ int xlat_4to6(struct pkt *p, const struct xlat_info *in, const struct xlat_addr6
 	}
 	/* C 20: the checksum of a fragmented datagram needs all of it (frag_collect's job) */
 	if (in->l4.proto == PROTO_UDP && in->is_frag && !in->frag_off &&
-	    get16(p->data + in->l3len + UDP_CSUM) == 0)
+	    wire_be16(p->data + in->l3len + UDP_CSUM) == 0)
 		return XLAT_MALFORMED;
 	if (nl3 > in->l3len && pkt_headroom(p) < nl3 - in->l3len)
 		return XLAT_MALFORMED; /* no room to grow (a pool pkt always has PKT_HEADROOM) */

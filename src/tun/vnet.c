@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/csum.h"
+#include "lib/wire.h"
 
 enum {
 	IP4_HLEN = 20,
@@ -23,30 +24,6 @@ enum {
 	TCP_CWR = 0x80,
 	IP4_DF = 0x40, /* in byte 6 */
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void vnet_hdr_get(const uint8_t *b, struct vnet_hdr *h)
 {
@@ -101,10 +78,10 @@ static uint64_t pseudo(const uint8_t *b, uint8_t ver, size_t l4len, uint8_t prot
 static void set_ip_len(uint8_t *b, uint8_t ver, size_t len)
 {
 	if (ver == 6) {
-		put16(b + 4, len - IP6_HLEN);
+		wire_set_be16(b + 4, len - IP6_HLEN);
 		return;
 	}
-	put16(b + 2, len);
+	wire_set_be16(b + 2, len);
 	b[10] = b[11] = 0;
 	csum_store(b + 10, (uint16_t)~csum_fold(csum_partial(b, (size_t)(b[0] & 0xf) * 4, 0)));
 }
@@ -164,18 +141,18 @@ size_t vnet_seg_write(const uint8_t *pkt, const struct vnet_seg *s, size_t k, ui
 	memcpy(out, pkt, s->hlen);
 	memcpy(out + s->hlen, pkt + s->hlen + off, n);
 	if (s->ver == 4)
-		put16(out + 4,
-		      get16(pkt + 4) + k); /* each piece its own IPv4 ID, as the kernel does */
+		wire_set_be16(out + 4,
+		      wire_be16(pkt + 4) + k); /* each piece its own IPv4 ID, as the kernel does */
 	set_ip_len(out, s->ver, len);
 	if (s->proto == PROTO_TCP) {
-		put32(l4 + 4, get32(pkt + s->l3len + 4) + (uint32_t)off);
+		wire_set_be32(l4 + 4, wire_be32(pkt + s->l3len + 4) + (uint32_t)off);
 		if (k + 1 < s->nseg)
 			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (k > 0)
 			l4[13] &= (uint8_t)~TCP_CWR;
 		csum_at = TCP_OFF_CSUM;
 	} else {
-		put16(l4 + 4, len - s->l3len);
+		wire_set_be16(l4 + 4, len - s->l3len);
 		csum_at = UDP_OFF_CSUM;
 	}
 	l4[csum_at] = l4[csum_at + 1] = 0;
@@ -197,12 +174,12 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 		return false;
 	f->ver = pkt[0] >> 4;
 	if (f->ver == 4) {
-		if (pkt[0] != 0x45 || get16(pkt + 2) != len || (pkt[6] & 0x3f) || pkt[7])
+		if (pkt[0] != 0x45 || wire_be16(pkt + 2) != len || (pkt[6] & 0x3f) || pkt[7])
 			return false; /* options, a length that disagrees, MF or an offset */
 		f->l3len = IP4_HLEN;
 		f->proto = pkt[9];
 	} else if (f->ver == 6) {
-		if (len < IP6_HLEN || get16(pkt + 4) + (size_t)IP6_HLEN != len)
+		if (len < IP6_HLEN || wire_be16(pkt + 4) + (size_t)IP6_HLEN != len)
 			return false;
 		f->l3len = IP6_HLEN;
 		f->proto = pkt[6];
@@ -216,10 +193,10 @@ bool vnet_gro_parse(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 		    (size_t)(l4[12] >> 4) * 4 > l4len)
 			return false;
 		f->hlen = f->l3len + (size_t)(l4[12] >> 4) * 4;
-		f->seq = get32(l4 + 4);
+		f->seq = wire_be32(l4 + 4);
 		f->tcp_flags = l4[13];
 	} else if (f->proto == PROTO_UDP) {
-		if (l4len < UDP_HLEN || get16(l4 + 4) != l4len || get16(l4 + UDP_OFF_CSUM) == 0)
+		if (l4len < UDP_HLEN || wire_be16(l4 + 4) != l4len || wire_be16(l4 + UDP_OFF_CSUM) == 0)
 			return false;
 		f->hlen = f->l3len + UDP_HLEN;
 		f->tcp_flags = 0;
@@ -240,7 +217,7 @@ bool vnet_flow_id(const uint8_t *pkt, size_t len, struct vnet_flow *f)
 	if (f->ver == 4) {
 		f->l3len = (size_t)(pkt[0] & 0x0f) * 4;
 		f->proto = pkt[9];
-		if (f->l3len < IP4_HLEN || (get16(pkt + 6) & 0x3fff))
+		if (f->l3len < IP4_HLEN || (wire_be16(pkt + 6) & 0x3fff))
 			return false; /* a bad header length, MF or an offset */
 	} else if (f->ver == 6) {
 		if (len < IP6_HLEN)
@@ -313,7 +290,7 @@ static bool same_ip(const struct vnet_gro *g, const uint8_t *pkt)
 	if (pkt[1] != h[1] || pkt[6] != h[6] || pkt[8] != h[8])
 		return false;
 	/* Without DF the pieces must carry consecutive IDs, which cutting gives back. */
-	return (h[6] & IP4_DF) || get16(pkt + 4) == (uint16_t)(get16(h + 4) + g->nseg);
+	return (h[6] & IP4_DF) || wire_be16(pkt + 4) == (uint16_t)(wire_be16(h + 4) + g->nseg);
 }
 
 bool vnet_gro_append(struct vnet_gro *g, const uint8_t *pkt, const struct vnet_flow *f)
@@ -372,7 +349,7 @@ size_t vnet_gro_finish(struct vnet_gro *g, struct vnet_hdr *h)
 		csum_at = TCP_OFF_CSUM;
 		h->gso_type = g->f.ver == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
 	} else {
-		put16(l4 + 4, l4len);
+		wire_set_be16(l4 + 4, l4len);
 		csum_at = UDP_OFF_CSUM;
 		h->gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
 	}
