@@ -37,6 +37,7 @@
 #include "lib/lpm.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "lib/tbucket.h"
 
 enum {
 	IP4_HLEN = 20,
@@ -49,7 +50,6 @@ enum {
 	IP6_OFF_PLEN = 4,
 	IP6_OFF_SRC = 8,
 	IP6_OFF_DST = 24,
-	BUCKET_UNIT = 1000, /* one ICMP error in bucket units: refills CKR_ICMP_RATE per second */
 };
 
 struct ckr {
@@ -58,11 +58,7 @@ struct ckr {
 	uint32_t mtu;
 	struct lpm *routes[2]; /* [0] IPv4, [1] IPv6; values: struct ckr_route_info * */
 	struct lpm *locals[2]; /* values: the ckr itself, as a marker */
-	struct {
-		bool is_started;
-		uint64_t level; /* in BUCKET_UNITs: at most CKR_ICMP_BURST of them */
-		uint64_t last_ms;
-	} bucket;
+	struct tbucket bucket; /* ICMP errors: CKR_ICMP_RATE per second, CKR_ICMP_BURST at once */
 	struct ckr_stats stats;
 };
 
@@ -156,27 +152,6 @@ static bool is_link_scoped(const struct hdr *h)
 	return is_ll6(h->src) || is_ll6(h->dst) || (h->dst[0] == 0xff && (h->dst[1] & 0x0f) <= 2);
 }
 
-/* One token of the ICMP bucket, if there is one (refilled at CKR_ICMP_RATE per second). */
-static bool bucket_take(struct ckr *c, uint64_t now_ms)
-{
-	const uint64_t cap = (uint64_t)CKR_ICMP_BURST * BUCKET_UNIT;
-
-	if (!c->bucket.is_started) {
-		c->bucket.is_started = true;
-		c->bucket.level = cap;
-		c->bucket.last_ms = now_ms;
-	} else if (now_ms > c->bucket.last_ms) {
-		uint64_t add = (now_ms - c->bucket.last_ms) * CKR_ICMP_RATE;
-
-		c->bucket.level = add >= cap - c->bucket.level ? cap : c->bucket.level + add;
-		c->bucket.last_ms = now_ms; /* never moved back: no time is refilled twice */
-	}
-	if (c->bucket.level < BUCKET_UNIT)
-		return false;
-	c->bucket.level -= BUCKET_UNIT;
-	return true;
-}
-
 /* [0x01] || p to key (sessions spec §3.1). Consumes p; false when p had no headroom. */
 static bool send_to(struct ckr *c, const uint8_t key[32], struct pkt *p)
 {
@@ -213,7 +188,7 @@ static enum ckr_verdict reply(struct ckr *c, struct pkt *p, const struct hdr *h,
 		c->stats.icmp_suppressed++;
 		goto out;
 	}
-	if (!bucket_take(c, now_ms)) {
+	if (!tbucket_take(&c->bucket, now_ms)) {
 		c->stats.icmp_limited++;
 		goto out;
 	}
@@ -349,6 +324,7 @@ struct ckr *ckr_new(uint32_t mtu, struct pkt_pool *pool, const struct ckr_cbs *c
 	c->cbs = *cbs;
 	c->pool = pool;
 	c->mtu = mtu < CKR_MTU_MIN ? CKR_MTU_MIN : mtu > CKR_MTU_MAX ? CKR_MTU_MAX : mtu;
+	tbucket_init(&c->bucket, CKR_ICMP_RATE, CKR_ICMP_BURST);
 	c->routes[0] = lpm_new(32);
 	c->routes[1] = lpm_new(128);
 	c->locals[0] = lpm_new(32);

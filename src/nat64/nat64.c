@@ -34,6 +34,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pkt.h"
+#include "lib/tbucket.h"
 #include "lib/wire.h"
 #include "nat64/frag.h"
 #include "nat64/prefix.h"
@@ -52,7 +53,6 @@ enum {
 	SYN_HOLD_MS = 6000,	   /* RFC 6146 §3.5.2.2, RFC 5382 REQ-4 */
 	ICMP_RATE = 100,	   /* errors per second, burst ICMP_BURST (as tunnel routing's) */
 	ICMP_BURST = 50,
-	BUCKET_UNIT = 1000,	   /* one error in bucket units */
 	LOWEST_MTU6 = 1280,	   /* RFC 8200 §5 */
 	HAIRPIN_DEPTH = 1,	   /* a hairpinned packet is never hairpinned again */
 };
@@ -81,8 +81,7 @@ struct nat64 {
 	size_t nsyns, max_syns;
 	uint8_t secret[16];
 	uint16_t ids[ID_BUCKETS];
-	uint64_t bucket; /* ICMP tokens, in BUCKET_UNIT */
-	uint64_t bucket_at;
+	struct tbucket icmp; /* the errors it generates (B 21) */
 	int depth; /* hairpin nesting */
 	uint64_t now; /* the latest time given (nat64_now) */
 	struct nat64_dir_stats st[NAT64_NDIRS];
@@ -192,7 +191,7 @@ struct nat64 *nat64_new(const struct nat64_params *p)
 	n->out4 = p->out4;
 	n->out6 = p->out6;
 	n->ctx = p->ctx;
-	n->bucket = (uint64_t)ICMP_BURST * BUCKET_UNIT;
+	tbucket_init(&n->icmp, ICMP_RATE, ICMP_BURST);
 
 	tp.pool = (const uint8_t(*)[4])n->pool;
 	tp.npool = n->npool;
@@ -242,23 +241,6 @@ static void drop(struct nat64 *n, enum nat64_dir d, enum nat64_reason r, struct 
 	pkt_free(p);
 }
 
-/* A token of the ICMP bucket, refilled at ICMP_RATE per second from the packets' times. */
-static bool icmp_token(struct nat64 *n, uint64_t now)
-{
-	uint64_t cap = (uint64_t)ICMP_BURST * BUCKET_UNIT;
-
-	if (now > n->bucket_at) {
-		uint64_t add = (now - n->bucket_at) * ICMP_RATE;
-
-		n->bucket = add >= cap || n->bucket + add >= cap ? cap : n->bucket + add;
-		n->bucket_at = now;
-	}
-	if (n->bucket < BUCKET_UNIT)
-		return false;
-	n->bucket -= BUCKET_UNIT;
-	return true;
-}
-
 /*
  * Sends the ICMPv6 error e about the IPv6 packet orig (from its source, which gets it from
  * the prefix + first pool address), counted in d. orig is not consumed.
@@ -271,7 +253,7 @@ static void send_error6(struct nat64 *n, enum nat64_dir d, const uint8_t *orig, 
 
 	if (len < IP6_HLEN || !icmp6_may_answer(orig, len, e))
 		return;
-	if (!icmp_token(n, now)) {
+	if (!tbucket_take(&n->icmp, now)) {
 		n->st[d].errors_limited++;
 		return;
 	}
@@ -297,7 +279,7 @@ static void send_error4(struct nat64 *n, enum nat64_dir d, const uint8_t *orig, 
 
 	if (len < IP4_HLEN || !icmp4_may_answer(orig, len))
 		return;
-	if (!icmp_token(n, now)) {
+	if (!tbucket_take(&n->icmp, now)) {
 		n->st[d].errors_limited++;
 		return;
 	}
