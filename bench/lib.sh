@@ -1,5 +1,5 @@
-# bench/lib.sh — sourced by bench/overlay.sh and bench/idle.sh (benchmarks, not tests: they
-# measure and print, they assert nothing about speed).
+# bench/lib.sh — sourced by bench/overlay.sh, bench/nat64.sh and bench/idle.sh (benchmarks,
+# not tests: they measure and print, they assert nothing about speed).
 #
 # Reuses the integration harness (tests/integration/lib.sh + netns.sh): namespaces y64<pid>-N
 # with veths created inside them, nodes started from patched `yggdrasil -genconf -json`
@@ -125,4 +125,33 @@ tree_converged() {
 	[[ -z "$(cut -d' ' -f1 <<<"$all" | uniq -d)" ]] &&
 		[[ "$(wc -l <<<"$all")" == "$#" ]] &&
 		[[ "$(awk '$1 == $2' <<<"$all" | wc -l)" == 1 ]]
+}
+
+# iperf NS-SERVER BIND NS-CLIENT DST OUT ARGS...: one iperf3 run (BENCH_T seconds unless ARGS
+# say -t), its server in NS-SERVER bound to BIND ("" for any address); JSON in OUT. Returns 1
+# when iperf3 produced no result. Used by overlay.sh and nat64.sh.
+iperf() {
+	local nss="$1" bind="$2" nsc="$3" dst="$4" out="$5" spid i
+	shift 5
+	bg_start "$nss" timeout 120 iperf3 -s -1 ${bind:+-B "$bind"} -p 5201 >/dev/null 2>&1
+	spid="$BG_PID"
+	for ((i = 0; i < 50; i++)); do
+		ns_exec "$nss" ss -Hltn 'sport = :5201' | grep -q . && break
+		sleep 0.1
+	done
+	ns_exec "$nsc" timeout 120 iperf3 -c "$dst" -p 5201 -J "$@" >"$out" 2>"$out.err" || true
+	wait_exit "$spid" 10 || kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	pid_forget "$spid"
+	jq -e '.end.sum_received.bytes > 0' "$out" >/dev/null 2>&1
+}
+
+# udp_figures OUT: U_RX and U_TX (kpps) and U_LOSS (%) of the iperf3 UDP JSON in OUT
+# (BENCH_UDP_LEN bytes per datagram).
+udp_figures() {
+	# shellcheck disable=SC2034 # read by the sourcing script
+	read -r U_RX U_TX U_LOSS < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
+		.sum_received.bytes / $l / .sum_received.seconds / 1000,
+		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
+		map(. * 100 | round / 100) | join(" ")' "$1")
 }

@@ -108,32 +108,6 @@ ticks_rec() {
 	TOTAL_D[$1]=$((${TOTAL_D[$1]:-0} + t - ${STEAL0[$1]#* }))
 }
 
-# iperf NS-SERVER BIND NS-CLIENT DST OUT ARGS...: one iperf3 run, server bound to BIND; JSON in
-# OUT. Returns 1 when iperf3 produced no result.
-iperf() {
-	local nss="$1" bind="$2" nsc="$3" dst="$4" out="$5" spid i
-	shift 5
-	bg_start "$nss" timeout 120 iperf3 -s -1 -B "$bind" -p 5201 >/dev/null 2>&1
-	spid="$BG_PID"
-	for ((i = 0; i < 50; i++)); do
-		ns_exec "$nss" ss -Hltn 'sport = :5201' | grep -q . && break
-		sleep 0.1
-	done
-	ns_exec "$nsc" timeout 120 iperf3 -c "$dst" -p 5201 -J "$@" >"$out" 2>"$out.err" || true
-	wait_exit "$spid" 10 || kill "$spid" 2>/dev/null || true
-	wait "$spid" 2>/dev/null || true
-	pid_forget "$spid"
-	jq -e '.end.sum_received.bytes > 0' "$out" >/dev/null 2>&1
-}
-
-# udp_figures OUT: U_RX and U_TX (kpps) and U_LOSS (%) of the iperf3 UDP JSON in OUT.
-udp_figures() {
-	read -r U_RX U_TX U_LOSS < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
-		.sum_received.bytes / $l / .sum_received.seconds / 1000,
-		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
-		map(. * 100 | round / 100) | join(" ")' "$1")
-}
-
 # udp_run X PPS SECS TAG: UDP at PPS packets/s (0 = unpaced) through translator X; sets U_RX,
 # U_TX (kpps) and U_LOSS (%), and records the translator's CPU under TAG.
 udp_run() {

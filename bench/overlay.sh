@@ -96,32 +96,6 @@ ticks_rec() {
 	TOTAL_D[$1]=$((${TOTAL_D[$1]:-0} + t - ${STEAL0[$1]#* }))
 }
 
-# iperf NS-SERVER NS-CLIENT DST OUT ARGS...: one iperf3 run of BENCH_T (or -t from ARGS)
-# seconds; JSON in OUT. Returns 1 when iperf3 produced no result.
-iperf() {
-	local nss="$1" nsc="$2" dst="$3" out="$4" spid i
-	shift 4
-	bg_start "$nss" timeout 120 iperf3 -s -1 -p 5201 >/dev/null 2>&1
-	spid="$BG_PID"
-	for ((i = 0; i < 50; i++)); do
-		ns_exec "$nss" ss -Hltn 'sport = :5201' | grep -q . && break
-		sleep 0.1
-	done
-	ns_exec "$nsc" timeout 120 iperf3 -c "$dst" -p 5201 -J "$@" >"$out" 2>"$out.err" || true
-	wait_exit "$spid" 10 || kill "$spid" 2>/dev/null || true
-	wait "$spid" 2>/dev/null || true
-	pid_forget "$spid"
-	jq -e '.end.sum_received.bytes > 0' "$out" >/dev/null 2>&1
-}
-
-# udp_figures OUT: U_RX and U_TX (kpps) and U_LOSS (%) of the iperf3 UDP JSON in OUT.
-udp_figures() {
-	read -r U_RX U_TX U_LOSS < <(jq -r --argjson l "$BENCH_UDP_LEN" '.end | [
-		.sum_received.bytes / $l / .sum_received.seconds / 1000,
-		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
-		map(. * 100 | round / 100) | join(" ")' "$1")
-}
-
 # udp_run PAIR PPS SECS TAG: UDP at PPS packets/s (0 = as fast as the sender can) on the pair
 # (pair_use first); sets U_RX and U_TX (kpps) and U_LOSS (%).
 udp_run() {
@@ -130,7 +104,7 @@ udp_run() {
 	bw="$(awk -v p="$pps" -v l="$BENCH_UDP_LEN" 'BEGIN { printf "%d", p * l * 8 }')"
 	wait_quiet
 	ticks_mark "$pair"
-	if ! iperf "$PS2" "$PS1" "$PA2" "$out" -u -l "$BENCH_UDP_LEN" -w "$BENCH_UDP_WIN" \
+	if ! iperf "$PS2" "" "$PS1" "$PA2" "$out" -u -l "$BENCH_UDP_LEN" -w "$BENCH_UDP_WIN" \
 		-b "$bw" -t "$secs"; then
 		U_RX=0 U_TX=0 U_LOSS=100
 		blog "$pair $tag: iperf3 failed:" \
@@ -157,7 +131,7 @@ udp_bare() {
 	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
 		out="$BENCH_OUT/raw/veth.udp-unpaced.$rep.json"
 		wait_quiet
-		if ! iperf "$PS2" "$PS1" "$(ns_addr6 "$PS2" "$PS1")" "$out" -u -l "$BENCH_UDP_LEN" \
+		if ! iperf "$PS2" "" "$PS1" "$(ns_addr6 "$PS2" "$PS1")" "$out" -u -l "$BENCH_UDP_LEN" \
 			-w "$BENCH_UDP_WIN" -b 0 -t "$BENCH_T"; then
 			blog "veth udp$BENCH_UDP_LEN unpaced run $rep: iperf3 failed"
 			continue
@@ -328,7 +302,7 @@ measure() {
 				wait_quiet
 				ticks_mark "$p"
 				t0="$(now_s)"
-				if iperf "$PS2" "$PS1" "$PA2" "$out" -t "$BENCH_T" -P "${t#tcp}"; then
+				if iperf "$PS2" "" "$PS1" "$PA2" "$out" -t "$BENCH_T" -P "${t#tcp}"; then
 					ticks_rec "$p" "$t" "$(since "$t0")"
 					g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
 					rec "$p" "$t" gbps "$g"
