@@ -32,13 +32,14 @@ only() {
 	done < <(grep -rlE "^#[[:space:]]*include[[:space:]]*<$1>" --include='*.[ch]' .)
 }
 
-facades='^(lib/[a-z_0-9]+\.h|crypto/[a-z_0-9]+\.h|config/config\.h|core/core\.h|tun/tun\.h|nat64/nat64\.h|admin/admin\.h)$'
+facades='^(lib/[a-z_0-9]+\.h|crypto/[a-z_0-9]+\.h|config/config\.h|core/core\.h|tun/tun\.h|nat64/nat64\.h|fwd/fwd\.h|admin/admin\.h)$'
 rule 'lib/*.[ch]' '^lib/'
 rule 'crypto/*.[ch]' '^(lib|crypto)/'
 rule 'config/*.[ch]' '^(lib|config)/'
 rule 'core/*.[ch]' '^(lib/|crypto/[a-z_0-9]+\.h$|config/config\.h$|core/)'
 rule 'tun/*.[ch]' '^(lib/|config/config\.h$|tun/)'
 rule 'nat64/*.[ch]' '^(lib/|config/config\.h$|nat64/)'
+rule 'fwd/*.[ch]' '^(lib/|fwd/)'
 rule 'admin/*.[ch]' "^(admin/[a-z_0-9]+\.h|${facades:1:-1})\$"
 rule 'main.c' "^(daemon\.h|${facades:1:-1})\$"
 rule 'daemon.[ch]' "^(daemon\.h|${facades:1:-1})\$"
