@@ -745,6 +745,17 @@ uint32_t core_ip_mtu(const struct core *c)
 
 /* ---- tunnel routing: the admin side ---- */
 
+bool core_tunnel_routed4(const struct core *c, const uint8_t dst[4])
+{
+	struct inet_prefix a = {.family = AF_INET, .len = 32};
+	struct ckr_route_info ri;
+
+	if (!c->ckr)
+		return false;
+	memcpy(a.addr, dst, 4);
+	return ckr_route_for(c->ckr, &a, &ri);
+}
+
 static void dir_info(struct core_tunnel_dir *d, const struct ckr_dir_stats *s)
 {
 	d->passed = s->passed;

@@ -180,6 +180,8 @@ struct core_tunnel_info {
 typedef void core_subnet_cb(void *ctx, const struct inet_prefix *p, const uint8_t *key);
 
 void core_get_tunnel(const struct core *c, struct core_tunnel_info *out);
+/* True when tunnel routing is on and a remote subnet holds the IPv4 address dst. */
+bool core_tunnel_routed4(const struct core *c, const uint8_t dst[4]);
 /* Remote subnets, then (core_foreach_local_subnet) local ones: IPv4 first, in prefix order. */
 void core_foreach_remote_subnet(const struct core *c, core_subnet_cb *cb, void *ctx);
 void core_foreach_local_subnet(const struct core *c, core_subnet_cb *cb, void *ctx);

@@ -164,7 +164,8 @@ static struct nlmsghdr *route_msg(char *buf, uint16_t type, unsigned ifindex,
 	rtm->rtm_dst_len = dst->len;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	mnl_attr_put(nlh, RTA_DST, addr_len(dst->family), dst->addr);
-	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	if (ifindex)
+		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 	return nlh;
 }
 
@@ -185,6 +186,30 @@ int nl_add_route(unsigned ifindex, const struct inet_prefix *dst, const struct i
 	if (prefsrc)
 		mnl_attr_put(nlh, RTA_PREFSRC, addr_len(prefsrc->family), prefsrc->addr);
 	return talk(nlh, NULL, NULL);
+}
+
+int nl_add_blackhole(const struct inet_prefix *dst)
+{
+	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh = route_msg(buf, RTM_NEWROUTE, 0, dst);
+	/* NLM_F_EXCL as nl_add_route: an admin's route to the same prefix stays. */
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_BLACKHOLE;
+	return talk(nlh, NULL, NULL);
+}
+
+int nl_del_blackhole(const struct inet_prefix *dst)
+{
+	char buf[NL_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh = route_msg(buf, RTM_DELROUTE, 0, dst);
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	rtm->rtm_type = RTN_BLACKHOLE; /* only a blackhole: never the admin's unicast route */
+	int err = talk(nlh, NULL, NULL);
+	return err == -ESRCH ? -ENOENT : err;
 }
 
 int nl_del_route(unsigned ifindex, const struct inet_prefix *dst)

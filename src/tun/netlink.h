@@ -43,6 +43,13 @@ int nl_add_route(unsigned ifindex, const struct inet_prefix *dst,
 /* RTM_DELROUTE of the main table's route to dst through the device; -ENOENT when none. */
 int nl_del_route(unsigned ifindex, const struct inet_prefix *dst);
 
+/*
+ * RTM_NEWROUTE of a blackhole route to dst in the main table (`ip route add blackhole DST`),
+ * never replacing one that is there (-EEXIST); nl_del_blackhole removes only a blackhole.
+ */
+int nl_add_blackhole(const struct inet_prefix *dst);
+int nl_del_blackhole(const struct inet_prefix *dst);
+
 /* A fib rule: `pref PREF fwmark MARK/0xffffffff` and its action. */
 struct nl_rule {
 	uint8_t family; /* AF_INET or AF_INET6 */

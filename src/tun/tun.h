@@ -139,6 +139,16 @@ int tun_add_route(struct tun *t, const struct inet_prefix *dst, const struct ine
  * -ENOENT when there is none (already gone).
  */
 int tun_del_route(struct tun *t, const struct inet_prefix *dst);
+/*
+ * A blackhole route to dst (length 1 or more) in the main table, not through the device: the
+ * rest of a routed prefix around the NAT64 prefix (NAT64.Blackhole). Never replaces a route
+ * (-EEXIST); removed with the routes at tun_close.
+ */
+int tun_add_blackhole(struct tun *t, const struct inet_prefix *dst);
+/* net.ipv6.conf.all.forwarding: 1 on, 0 off, or a negative errno when it cannot be read. */
+int tun_ipv6_forwarding(void);
+/* net.ipv4.ip_local_port_range: the host's ephemeral ports. 0, or a negative errno. */
+int tun_local_port_range(uint16_t *lo, uint16_t *hi);
 
 /*
  * The loop guard of tunnel routing (nat64-requirements §F 49): the daemon's own peer sockets

@@ -149,7 +149,7 @@ struct tun {
 /* ---- what we install: addresses, routes, the loop guard's rules ---- */
 
 /* Also the order tun_close removes them in: a route may use an address as its source. */
-enum owned_kind { OWNED_ROUTE, OWNED_ADDR, OWNED_RULE };
+enum owned_kind { OWNED_ROUTE, OWNED_BLACKHOLE, OWNED_ADDR, OWNED_RULE };
 
 /* Something the tun put into the kernel. A rule is known by p.family, pref and mark. */
 struct owned {
@@ -210,7 +210,10 @@ static void describe(const struct owned *o, char *buf, size_t n)
 		snprintf(buf, n, "IPv%d rule %" PRIu32 " fwmark %#" PRIx32,
 			 o->p.family == AF_INET ? 4 : 6, o->pref, o->mark);
 	else
-		snprintf(buf, n, "%s %s", o->kind == OWNED_ROUTE ? "route" : "address",
+		snprintf(buf, n, "%s %s",
+			 o->kind == OWNED_ROUTE	      ? "route"
+			 : o->kind == OWNED_BLACKHOLE ? "blackhole route"
+						      : "address",
 			 inet_prefix_format(&o->p, s));
 }
 
@@ -231,6 +234,8 @@ static void uninstall_all(struct tun *t)
 				continue;
 			if (o->kind == OWNED_ROUTE)
 				err = nl_del_route(t->ifindex, &o->p);
+			else if (o->kind == OWNED_BLACKHOLE)
+				err = nl_del_blackhole(&o->p);
 			else if (o->kind == OWNED_ADDR)
 				err = nl_del_addr(t->ifindex, &o->p);
 			else
@@ -991,6 +996,66 @@ int tun_del_route(struct tun *t, const struct inet_prefix *dst)
 		log_error_errno(err, "tun %s: remove route %s", t->name,
 				inet_prefix_format(dst, s));
 	return err;
+}
+
+int tun_add_blackhole(struct tun *t, const struct inet_prefix *dst)
+{
+	char s[INET_PREFIXSTRLEN_MAX];
+
+	if (!is_prefix_ok(dst, 1)) {
+		log_error("tun %s: bad blackhole route: family %u, length %u", t->name, dst->family,
+			  dst->len);
+		return -EINVAL;
+	}
+	int err = nl_add_blackhole(dst);
+	if (err < 0) {
+		log_error_errno(err, "tun %s: add blackhole route %s%s", t->name,
+				inet_prefix_format(dst, s),
+				err == -EEXIST ? ": the main table already routes that prefix" : "");
+		return err;
+	}
+	remember(t, &(struct owned){.kind = OWNED_BLACKHOLE, .p = *dst});
+	return 0;
+}
+
+/* The first bytes of a /proc/sys file, NUL-terminated: their length, or a negative errno. */
+static ssize_t read_sysctl(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = read(fd, buf, n - 1);
+	r = r < 0 ? -errno : r;
+	close(fd);
+	buf[r < 0 ? 0 : r] = '\0';
+	return r;
+}
+
+int tun_ipv6_forwarding(void)
+{
+	char buf[8];
+	ssize_t r = read_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", buf, sizeof(buf));
+
+	if (r < 0)
+		return (int)r;
+	return buf[0] == '1';
+}
+
+int tun_local_port_range(uint16_t *lo, uint16_t *hi)
+{
+	char buf[32];
+	unsigned a, b;
+	ssize_t r = read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", buf, sizeof(buf));
+
+	if (r < 0)
+		return (int)r;
+	if (sscanf(buf, "%u %u", &a, &b) != 2 || a > b || b > 65535)
+		return -EINVAL;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
 }
 
 /*
