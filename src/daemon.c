@@ -2,8 +2,14 @@
  * daemon: composition root (see daemon.h).
  *
  * Owns: the uv loop, the SIGINT/SIGTERM handlers, the packet pool, the node key, the core
- * (peering, routing, tunnel routing), the TUN with the addresses and routes it installs, and
- * the admin socket.
+ * (peering, routing, tunnel routing), the TUN with the addresses and routes it installs, the
+ * NAT64, and the admin socket.
+ *
+ * The data path: packets come from the TUN (on_tun_packet), out of the core for this host
+ * (on_core_ip) and out of the NAT64 (on_nat64_out); fwd_classify names the next stage of each
+ * (fwd.h's table) and run_stage carries it there, nothing more. Fused (NAT64 with tunnel
+ * routing, issue 13), a client's packet goes TUN -> NAT64 -> tunnel routing -> session -> peer
+ * in one pass, and the reply comes back overlay -> NAT64 -> TUN.
  * Invariants: only this file calls uv_run(); every handle it opens is counted in open_handles
  * and released by on_close(), and each module reports the end of its own close, so
  * uv_loop_close() returns 0 once daemon_run() has returned. Shutdown is two-phase:
@@ -17,7 +23,7 @@
  * guard: the peer sockets carry DAEMON_GUARD_MARK and two policy rules keep them off the TUN
  * (tun.h's tun_guard). The TUN removes all of it when it closes, on any clean exit.
  *
- * Timers: none of its own; the core runs the router's 1 s tick.
+ * Timers: the NAT64's 1 s expiry tick; the core runs the router's 1 s tick.
  */
 #include "daemon.h"
 
@@ -39,6 +45,7 @@
 #include "admin/admin.h"
 #include "config/config.h"
 #include "core/core.h"
+#include "fwd/fwd.h"
 #include "crypto/keys.h"
 #include "lib/hex.h"
 #include "lib/inet.h"
@@ -53,6 +60,8 @@
  * tailroom; the pool is allocated once and pages that are never used are never touched.
  */
 enum { DAEMON_POOL_PKTS = 256 };
+/* Packets for the NAT64 that may wait while it runs (run_stage): errors about its output. */
+enum { DAEMON_NAT64_LATER = 64 };
 
 /*
  * The tunnel-routing loop guard (tun.h): the socket mark of our peer sockets, the TUN's
@@ -87,9 +96,19 @@ struct daemon {
 	uint64_t started_ms;
 	/* tunnel routing: the preferred source of each family's routes (len 0: none) */
 	struct inet_prefix src4, src6;
-	/* NAT64 (plain mode): the translator and its 1 s expiry timer */
+	/*
+	 * NAT64 (plain or fused): the translator, its 1 s expiry timer, the pool it was given
+	 * (NAT64.Pool4, or the node's first IPv4 local subnet as a /32), and the packets for it
+	 * that wait while it runs (run_stage).
+	 */
 	struct nat64 *nat64;
 	uv_timer_t nat64_timer;
+	struct config_nat64 nat_cfg;
+	struct inet_prefix own_pool;
+	bool in_nat64;
+	struct pkt_queue nat64_later;
+	/* where each packet goes next (fwd.h) */
+	struct fwd fwd;
 };
 
 static void on_close(uv_handle_t *h)
@@ -185,6 +204,7 @@ struct daemon *daemon_new(const struct config *cfg, struct keypair *kp)
 	keys_public(kp, d->key);
 	addr_from_key(d->key, d->address);
 	addr_subnet_from_key(d->key, d->subnet);
+	pkt_queue_init(&d->nat64_later, DAEMON_NAT64_LATER);
 	d->core = core_new(&d->loop, cfg, kp, d->pool);
 	if (!d->core)
 		goto err_pool;
@@ -200,7 +220,13 @@ err_free:
 	return NULL;
 }
 
-/* ---- TUN ⇄ core, TUN ⇄ NAT64: the data path ---- */
+/* ---- the data path: fwd names the stage, these carry the packet there ---- */
+
+/* A NAT64 packet that arrived while the NAT64 was running, and the stage it waits for. */
+struct later_cb {
+	uint8_t stage;
+};
+_Static_assert(sizeof(struct later_cb) <= PKT_CB_SIZE, "later_cb fits pkt->cb");
 
 static void to_core(void *ctx, struct pkt *p)
 {
@@ -209,49 +235,111 @@ static void to_core(void *ctx, struct pkt *p)
 	core_send_ip(d->core, p);
 }
 
+static void nat64_run(struct daemon *d, enum fwd_stage s, struct pkt *p)
+{
+	uint64_t now = uv_now(&d->loop);
+
+	if (s == FWD_NAT64_6TO4)
+		nat64_input6(d->nat64, p, now);
+	else
+		nat64_input4(d->nat64, p, now);
+}
+
 /*
- * A packet from the kernel. NAT64 (plain mode) takes IPv6 to its prefix and every IPv4 packet
- * (the kernel routes only the pool to us; the translator counts the rest as not its own);
- * everything else goes to the core, cut into whole packets first when it is a GSO read
- * (keep_gso is on only for the NAT64, which translates such a read in one go).
+ * Carries p to stage s. The NAT64 is never entered twice: a packet for it that comes up while
+ * it runs (an ICMP error tunnel routing makes about a translated packet, F 43) waits in
+ * nat64_later until the outer call has returned.
  */
+static void run_stage(struct daemon *d, enum fwd_stage s, struct pkt *p)
+{
+	switch (s) {
+	case FWD_OVERLAY6:
+	case FWD_TUNNEL:
+		/* A GSO read or translation is cut into whole packets for the overlay. */
+		if (p->off.gso_type != PKT_GSO_NONE)
+			tun_segment(d->tun, p, to_core, d);
+		else
+			core_send_ip(d->core, p);
+		return;
+	case FWD_NAT64_6TO4:
+	case FWD_NAT64_4TO6:
+		if (d->in_nat64) {
+			((struct later_cb *)p->cb)->stage = (uint8_t)s;
+			pkt_queue_push(&d->nat64_later, p); /* full: freed and counted */
+			return;
+		}
+		d->in_nat64 = true;
+		nat64_run(d, s, p);
+		while ((p = pkt_queue_pop(&d->nat64_later)))
+			nat64_run(d, (enum fwd_stage)((struct later_cb *)p->cb)->stage, p);
+		d->in_nat64 = false;
+		return;
+	case FWD_TUN:
+		tun_write(d->tun, p);
+		return;
+	default:
+		pkt_free(p); /* FWD_DROP: fwd counted why */
+		return;
+	}
+}
+
+/* A packet from the kernel. */
 static void on_tun_packet(void *ctx, struct pkt *p)
 {
 	struct daemon *d = ctx;
 
-	if (d->nat64) {
-		uint8_t ver = p->data[0] >> 4;
-
-		if (ver == 4 || nat64_wants6(d->nat64, p->data, p->len)) {
-			uint64_t now = uv_now(&d->loop);
-
-			if (ver == 4)
-				nat64_input4(d->nat64, p, now);
-			else
-				nat64_input6(d->nat64, p, now);
-			return;
-		}
-		if (p->off.gso_type != PKT_GSO_NONE) {
-			tun_segment(d->tun, p, to_core, d);
-			return;
-		}
-	}
-	core_send_ip(d->core, p);
+	run_stage(d, fwd_classify(&d->fwd, FWD_FROM_TUN, p->data, p->len), p);
 }
 
-/* NAT64 output in plain mode: both families go back to the kernel, which routes them on. */
+/* A packet the NAT64 translated or generated. */
 static void on_nat64_out(void *ctx, struct pkt *p)
 {
 	struct daemon *d = ctx;
 
-	tun_write(d->tun, p);
+	run_stage(d, fwd_classify(&d->fwd, FWD_FROM_NAT64, p->data, p->len), p);
 }
 
+/* A packet from the core for this host: delivered by a session, or an ICMP error. */
 static void on_core_ip(void *ctx, struct pkt *p)
 {
 	struct daemon *d = ctx;
 
-	tun_write(d->tun, p);
+	run_stage(d, fwd_classify(&d->fwd, FWD_FROM_OVERLAY, p->data, p->len), p);
+}
+
+static bool fwd_wants6(void *ctx, const uint8_t *b, size_t len)
+{
+	struct daemon *d = ctx;
+
+	return nat64_wants6(d->nat64, b, len);
+}
+
+static bool fwd_wants4(void *ctx, const uint8_t *b, size_t len)
+{
+	struct daemon *d = ctx;
+
+	return nat64_wants4(d->nat64, b, len);
+}
+
+static bool fwd_routed4(void *ctx, const uint8_t dst[4])
+{
+	struct daemon *d = ctx;
+
+	return core_tunnel_routed4(d->core, dst);
+}
+
+/* The routing decision's inputs: the NAT64 (once it exists) and tunnel routing. */
+static void setup_fwd(struct daemon *d, bool v4_to_tun)
+{
+	struct fwd_ops ops = {.ctx = d};
+
+	if (d->nat64) {
+		ops.wants6 = fwd_wants6;
+		ops.wants4 = fwd_wants4;
+	}
+	if (d->cfg->tunnel.is_enabled)
+		ops.routed4 = fwd_routed4;
+	fwd_init(&d->fwd, &ops, v4_to_tun);
 }
 
 static int start_tun(struct daemon *d)
@@ -460,13 +548,40 @@ static bool is_host_address(const uint8_t a[4])
 	return is_local;
 }
 
+/* The warnings of the seed's common pitfalls, once at start. */
+static void warn_nat64_host(const struct daemon *d, bool pool_is_host)
+{
+	const struct config_nat64 *c = &d->nat_cfg;
+	uint16_t lo, hi;
+	int fw = tun_ipv6_forwarding();
+
+	if (fw == 0)
+		log_warn("NAT64: net.ipv6.conf.all.forwarding is 0: this host translates for "
+			 "itself only, and clients on other hosts cannot reach %s through it; set "
+			 "it to 1 (sysctl -w net.ipv6.conf.all.forwarding=1)",
+			 inet_prefix_format(&c->prefix, (char[INET_PREFIXSTRLEN_MAX]){0}));
+	if (pool_is_host && tun_local_port_range(&lo, &hi) == 0 && lo <= c->port_max &&
+	    hi >= c->port_min)
+		log_warn("NAT64: the host's ephemeral ports %u-%u (net.ipv4.ip_local_port_range) "
+			 "overlap NAT64.PortRange %u-%u on the pool address, which the host shares: "
+			 "the host's own connections from those ports lose their replies to the "
+			 "translator; move one of the two ranges",
+			 lo, hi, c->port_min, c->port_max);
+}
+
 /*
- * The translator, in plain mode: Prefix and every Pool4 entry routed into the TUN (tun_close
- * removes the routes), translated packets written back to it, and the expiry timer.
+ * The translator. Plain mode (no tunnel routing): Prefix and every Pool4 entry are routed
+ * into the TUN, and translated packets go back to the kernel; a pool address may not be the
+ * host's (is_host_address). Fused mode (issue 13): the pool defaults to the node's own /32
+ * from IPv4LocalSubnets, already on the TUN, so the host's sockets share it below PortRange;
+ * translated IPv4 goes straight into tunnel routing, and replies come back from the overlay
+ * (fwd.h). A pool address that is not the host's is routed into the TUN in both modes.
  */
 static int start_nat64(struct daemon *d)
 {
-	const struct config_nat64 *c = &d->cfg->nat64;
+	const struct config_tunnel *t = &d->cfg->tunnel;
+	struct config_nat64 *c = &d->nat_cfg;
+	bool is_fused = t->is_enabled, pool_is_host = false, v4_to_tun = true;
 	struct tun_info ti;
 	struct nat64_params np = {
 	    .cfg = c,
@@ -478,26 +593,44 @@ static int start_nat64(struct daemon *d)
 	char ps[INET_PREFIXSTRLEN_MAX];
 	int r;
 
+	*c = d->cfg->nat64;
+	if (!c->n_pool4 && is_fused && t->n_ipv4_local) {
+		d->own_pool = t->ipv4_local[0];
+		d->own_pool.len = 32;
+		c->pool4 = &d->own_pool;
+		c->n_pool4 = 1;
+	}
 	for (size_t i = 0; i < c->n_pool4; i++) {
-		if (is_host_address(c->pool4[i].addr)) {
+		bool is_host = c->pool4[i].len == 32 && is_host_address(c->pool4[i].addr);
+
+		if (is_host && !is_fused) {
 			log_error("NAT64.Pool4 %s is an address of this host: in plain mode the "
 				  "kernel keeps every packet to it for itself and the translator "
-				  "never sees the replies; pick an address the host does not have",
+				  "never sees the replies; pick an address the host does not have, "
+				  "or turn TunnelRouting on (fused mode shares it)",
 				  inet_prefix_format(&c->pool4[i], ps));
 			return -EADDRINUSE;
 		}
+		pool_is_host |= is_host;
 	}
+	/* With a pool address of the host's, IPv4 the overlay cannot take has nowhere to go. */
+	v4_to_tun = !pool_is_host;
 	tun_get_info(d->tun, &ti);
-	np.mtu6 = np.mtu4 = ti.mtu;
+	np.mtu6 = ti.mtu;
+	/* F 41: IPv4 leaves over the overlay, whose session MTU is the TUN's in v0.5 */
+	np.mtu4 = is_fused ? core_ip_mtu(d->core) : ti.mtu;
 	d->nat64 = nat64_new(&np);
 	if (!d->nat64)
 		return -EINVAL;
 	r = tun_add_route(d->tun, &c->prefix, NULL);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->n_pool4; i++)
+	for (size_t i = 0; i < c->n_pool4; i++) {
+		if (c->pool4[i].len == 32 && is_host_address(c->pool4[i].addr))
+			continue; /* the host's: its packets reach us from the overlay (fused) */
 		if ((r = tun_add_route(d->tun, &c->pool4[i], NULL)) < 0)
 			return r;
+	}
 	r = uv_timer_init(&d->loop, &d->nat64_timer);
 	if (r < 0)
 		return r;
@@ -506,30 +639,26 @@ static int start_nat64(struct daemon *d)
 	r = uv_timer_start(&d->nat64_timer, on_nat64_tick, 1000, 1000);
 	if (r < 0)
 		return r;
-	log_info("NAT64: %s -> Pool4 (%zu entr%s), ports %u-%u, %s filtering, MSS clamp %s",
-		 inet_prefix_format(&c->prefix, ps), c->n_pool4, c->n_pool4 == 1 ? "y" : "ies",
-		 c->port_min, c->port_max,
+	setup_fwd(d, v4_to_tun);
+	warn_nat64_host(d, pool_is_host);
+	log_info("NAT64 (%s): %s -> %s%s, ports %u-%u, %s filtering, MSS clamp %s%s",
+		 is_fused ? "fused with tunnel routing" : "plain",
+		 inet_prefix_format(&c->prefix, ps),
+		 c->pool4[0].len == 32
+		     ? inet_addr_format(&c->pool4[0], (char[INET_PREFIXSTRLEN_MAX]){0})
+		     : inet_prefix_format(&c->pool4[0], (char[INET_PREFIXSTRLEN_MAX]){0}),
+		 c->n_pool4 > 1 ? " and more" : "", c->port_min, c->port_max,
 		 c->filtering == CONFIG_NAT64_FILTER_ADDRESS_DEPENDENT ? "address-dependent"
 								       : "endpoint-independent",
-		 c->mss_clamp ? "on" : "off");
+		 c->mss_clamp ? "on" : "off", pool_is_host ? " (pool shared with the host)" : "");
 	return 0;
 }
 
-/*
- * Keys that are accepted but whose feature is not built yet: refused (NAT64 fused with tunnel
- * routing) or warned about at every start (multicast).
- */
+/* Keys that are accepted but whose feature is not built yet: warned about at every start. */
 static int check_unbuilt(const struct config *cfg)
 {
 	size_t nmc = 0;
 
-	if (cfg->nat64.is_enabled && cfg->tunnel.is_enabled) {
-		log_error("NAT64 and TunnelRouting are both enabled, but the NAT64 that feeds "
-			  "tunnel routing directly (fused mode) is not built yet; run NAT64 "
-			  "without TunnelRouting (plain mode: translated IPv4 goes back to the "
-			  "kernel), or set NAT64.Enable: false");
-		return -ENOTSUP;
-	}
 	if (cfg->nat64.is_enabled && cfg->nat64.data_dir && cfg->nat64.data_dir[0])
 		log_warn("NAT64.DataDir is %s, but saving mappings across restarts is not built "
 			 "yet: nothing is written there, and a restart forgets every mapping",
@@ -648,6 +777,7 @@ int daemon_start(struct daemon *d, const char *user)
 		return r;
 	if (d->tun && d->cfg->tunnel.is_enabled && (r = start_tunnel(d)) < 0)
 		return r;
+	setup_fwd(d, true);
 	if (d->tun && d->cfg->nat64.is_enabled && (r = start_nat64(d)) < 0)
 		return r;
 	d->core_open = true;
@@ -733,6 +863,7 @@ void daemon_free(struct daemon *d)
 	admin_free(d->admin);
 	core_free(d->core);
 	tun_free(d->tun);
+	pkt_queue_purge(&d->nat64_later);
 	nat64_free(d->nat64);
 	r = uv_loop_close(&d->loop);
 	if (r < 0)

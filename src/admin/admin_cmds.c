@@ -885,7 +885,13 @@ static json_t *do_get_nat64(struct call *c)
 	nat64_get_info(c->nat64, &ni);
 	memcpy(pfx.addr, ni.prefix, 16);
 	pfx.len = ni.prefix_len;
-	set(res, "mode", jstr("plain"));
+	{
+		struct core_tunnel_info ti;
+
+		/* fused: the NAT64 feeds tunnel routing directly (issue 13); plain: the kernel */
+		core_get_tunnel(c->core, &ti);
+		set(res, "mode", jstr(ti.is_enabled ? "fused" : "plain"));
+	}
 	set(res, "prefix", jstr(inet_prefix_format(&pfx, buf)));
 	arr = json_array();
 	for (size_t i = 0; i < ni.npool && i < NAT64_INFO_POOL_MAX; i++)
