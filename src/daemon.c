@@ -562,11 +562,12 @@ static void warn_nat64_host(const struct daemon *d, bool pool_is_host)
 			 inet_prefix_format(&c->prefix, (char[INET_PREFIXSTRLEN_MAX]){0}));
 	if (pool_is_host && tun_local_port_range(&lo, &hi) == 0 && lo <= c->port_max &&
 	    hi >= c->port_min)
-		log_warn("NAT64: the host's ephemeral ports %u-%u (net.ipv4.ip_local_port_range) "
-			 "overlap NAT64.PortRange %u-%u on the pool address, which the host shares: "
-			 "the host's own connections from those ports lose their replies to the "
-			 "translator; move one of the two ranges",
-			 lo, hi, c->port_min, c->port_max);
+		log_warn(
+		    "NAT64: the host's ephemeral ports %u-%u (net.ipv4.ip_local_port_range) "
+		    "overlap NAT64.PortRange %u-%u on the pool address, which the host shares: "
+		    "the host's own connections from those ports lose their replies to the "
+		    "translator; move one of the two ranges",
+		    lo, hi, c->port_min, c->port_max);
 }
 
 /*

@@ -1009,9 +1009,9 @@ int tun_add_blackhole(struct tun *t, const struct inet_prefix *dst)
 	}
 	int err = nl_add_blackhole(dst);
 	if (err < 0) {
-		log_error_errno(err, "tun %s: add blackhole route %s%s", t->name,
-				inet_prefix_format(dst, s),
-				err == -EEXIST ? ": the main table already routes that prefix" : "");
+		log_error_errno(
+		    err, "tun %s: add blackhole route %s%s", t->name, inet_prefix_format(dst, s),
+		    err == -EEXIST ? ": the main table already routes that prefix" : "");
 		return err;
 	}
 	remember(t, &(struct owned){.kind = OWNED_BLACKHOLE, .p = *dst});
