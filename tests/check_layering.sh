@@ -48,6 +48,8 @@ only 'sodium/[a-z_0-9]+\.h' '^\./crypto/'
 only 'yaml\.h' '^\./config/config_yaml\.c$'
 only 'uv\.h' '^\./(core/(link|peer|core)\.c|tun/tun_linux\.c|admin/admin\.c|daemon\.c)$'
 only 'jansson\.h' '^\./admin/'
+only 'msgpack\.h' '^\./nat64/snap\.c$'
+only 'msgpack/[a-z_0-9]+\.h' '^\./nat64/snap\.c$'
 
 ((checked > 0)) || { echo "layering: no source files found under $top/src"; exit 1; }
 if ((bad)); then

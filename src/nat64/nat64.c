@@ -1005,6 +1005,13 @@ void nat64_foreach_session(const struct nat64 *n, int proto, nat64_session_cb *c
 	nat64_table_foreach(n->tab, proto, cb, ctx);
 }
 
+int nat64_restore(struct nat64 *n, const struct nat64_session_info *s, uint64_t now)
+{
+	if (now > n->now)
+		n->now = now;
+	return nat64_table_restore(n->tab, s);
+}
+
 uint64_t nat64_now(const struct nat64 *n)
 {
 	return n->now;

@@ -146,7 +146,7 @@ static bool sess(const struct nat64_table *t, const struct nat64_tuple *tu,
 static void expect(const struct nat64_table *t, const struct nat64_tuple *tu, int state,
 		   uint64_t expires)
 {
-	struct nat64_session_info si;
+	struct nat64_session_info si = {0};
 
 	cr_assert(sess(t, tu, &si), "session exists");
 	cr_expect_eq(si.tcp_state, state, "state %d, want %d", si.tcp_state, state);
