@@ -636,7 +636,7 @@ void nat64_input6(struct nat64 *n, struct pkt *p, uint64_t now)
 /* ---- 4 -> 6 ---- */
 
 /* The port of (T, t) that an IPv4 packet to the pool names, as far as its bytes tell. */
-static bool port4_of(const uint8_t *b, size_t len, uint16_t *port)
+static bool port4_of(const uint8_t *b, size_t len, uint16_t *port, bool *is_icmp)
 {
 	size_t hl = (size_t)(b[0] & 0xf) * 4;
 	const uint8_t *l4 = b + hl;
@@ -647,10 +647,12 @@ static bool port4_of(const uint8_t *b, size_t len, uint16_t *port)
 	case PROTO_TCP:
 	case PROTO_UDP:
 		*port = wire_be16(l4 + 2);
+		*is_icmp = false;
 		return true;
 	case PROTO_ICMP4:
 		if (l4[0] == ICMP4_ECHO_REPLY || l4[0] == ICMP4_ECHO_REQUEST) {
 			*port = wire_be16(l4 + 4);
+			*is_icmp = true;
 			return true;
 		}
 		/* An error: the quoted packet's source port (or identifier) is ours. */
@@ -662,7 +664,8 @@ static bool port4_of(const uint8_t *b, size_t len, uint16_t *port)
 
 			if (qhl < IP4_HLEN || len < hl + 8 + qhl + 8)
 				return false;
-			*port = q[9] == PROTO_ICMP4 ? wire_be16(q + qhl + 4) : wire_be16(q + qhl);
+			*is_icmp = q[9] == PROTO_ICMP4;
+			*port = *is_icmp ? wire_be16(q + qhl + 4) : wire_be16(q + qhl);
 			return true;
 		}
 	default:
@@ -672,13 +675,26 @@ static bool port4_of(const uint8_t *b, size_t len, uint16_t *port)
 
 bool nat64_wants4(const struct nat64 *n, const uint8_t *b, size_t len)
 {
+	struct nat64_tuple tu = {.proto = NAT64_ICMP};
+	bool is_icmp = false;
 	uint16_t port;
 
 	if (len < IP4_HLEN || (b[0] >> 4) != 4 || !nat64_table_is_pool(n->tab, b + 16))
 		return false;
 	if (wire_be16(b + 6) & 0x1fff) /* a later fragment: its datagram decides, in input4 */
 		return true;
-	return port4_of(b, len, &port) && port >= n->port_min && port <= n->port_max;
+	if (!port4_of(b, len, &port, &is_icmp) || port < n->port_min || port > n->port_max)
+		return false;
+	if (!is_icmp)
+		return true;
+	/*
+	 * The host picks ICMP identifiers at random over all 65536 (a raw-socket ping does), so
+	 * on a pool address it shares, an ICMP query is the translator's only when the identifier
+	 * is bound; the others (the host's own pings and their replies) stay the host's.
+	 */
+	memcpy(tu.addr4, b + 16, 4);
+	tu.port4 = port;
+	return nat64_table_find_in(n->tab, &tu) == NAT64_T_OK;
 }
 
 static void release4_held(void *ctx, struct pkt *p)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nat64/snap.h" /* the state on disk: part of the facade */
 #include "nat64/table.h"
 
 struct config_nat64;
@@ -116,9 +117,10 @@ void nat64_free(struct nat64 *n);
 bool nat64_wants6(const struct nat64 *n, const uint8_t *b, size_t len);
 /*
  * True when the IPv4 packet b is the translator's (B 10): addressed to a pool address, and for
- * TCP/UDP a destination port in PortRange, for an ICMP echo reply an identifier in it, for an
- * ICMP error a quoted source port (or identifier) in it; fragments other than the first: any.
- * The rest of a pool address that is also the host's belongs to the host.
+ * TCP/UDP a destination port in PortRange, for an ICMP echo an identifier in it that is bound
+ * in the BIB, for an ICMP error a quoted source port in it (or a bound identifier); fragments
+ * other than the first: any. The rest of a pool address that is also the host's belongs to
+ * the host (its pings use random identifiers, which may fall in PortRange).
  */
 bool nat64_wants4(const struct nat64 *n, const uint8_t *b, size_t len);
 
@@ -132,6 +134,12 @@ void nat64_tick(struct nat64 *n, uint64_t now);
 void nat64_get_info(const struct nat64 *n, struct nat64_info *out);
 /* Sessions of proto (NAT64_NPROTO: all), as nat64_table_foreach. */
 void nat64_foreach_session(const struct nat64 *n, int proto, nat64_session_cb *cb, void *ctx);
+/*
+ * Puts a session back (snapshot restore, nat64/snap.h): nat64_table_restore with s->expires in
+ * the caller's clock, and now the translator's latest time if it was earlier. NAT64_T_OK or
+ * the table's reason (enum nat64_table_result).
+ */
+int nat64_restore(struct nat64 *n, const struct nat64_session_info *s, uint64_t now);
 /* The latest time an input or tick brought (the origin of the sessions' expires). */
 uint64_t nat64_now(const struct nat64 *n);
 /* The prefix as configured, for embedding addresses in admin output (16 bytes + length). */

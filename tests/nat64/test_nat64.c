@@ -352,6 +352,43 @@ Test(nat64, wants)
 	finish();
 }
 
+/* An ICMPv4 echo reply from src to dst with identifier id. */
+static size_t echo_reply4(uint8_t *b, const uint8_t src[4], const uint8_t dst[4], uint16_t id)
+{
+	size_t len = ip4(b, src, dst, 1, 64, 16, false);
+
+	memset(b + 20, 0, 16);
+	p16(b + 24, id);
+	p16(b + 22, (uint16_t)~ref_csum(b + 20, 16, 0));
+	return len;
+}
+
+/*
+ * On a pool address the host shares (fused mode), the host's own pings pick identifiers at
+ * random: an echo in PortRange is the translator's only once the BIB binds its identifier.
+ */
+Test(nat64, wants_icmp_only_bound_identifiers)
+{
+	uint8_t b[256], y6[16];
+	uint16_t id4;
+	size_t len;
+
+	start(61001, 65535, false);
+	embed(Y1, y6);
+	len = echo_reply4(b, Y1, T, 62000);
+	cr_expect_not(nat64_wants4(E.n, b, len), "an unbound identifier in range: the host's");
+	len = echo6(b, X1, y6, 7, 64);
+	in6(b, len);
+	cr_assert_eq(E.n4, 1);
+	id4 = g16(E.o4[0].b + 24);
+	cr_assert(id4 >= 61001, "the identifier comes from PortRange");
+	len = echo_reply4(b, Y1, T, id4);
+	cr_expect(nat64_wants4(E.n, b, len), "the bound identifier: the translator's");
+	len = echo_reply4(b, Y1, T, (uint16_t)(id4 == 65535 ? id4 - 1 : id4 + 1));
+	cr_expect_not(nat64_wants4(E.n, b, len), "its neighbour is not bound");
+	finish();
+}
+
 Test(nat64, eim_same_port_for_two_destinations)
 {
 	uint8_t b[256], y6[16];
