@@ -155,3 +155,140 @@ udp_figures() {
 		.sum_sent.bytes / $l / .sum_sent.seconds / 1000, .sum_received.lost_percent] |
 		map(. * 100 | round / 100) | join(" ")' "$1")
 }
+
+# --- shared by nat64.sh and fused.sh -----------------------------------------------------------
+
+# lossy LOSS: true when LOSS (%) is 1 or more (the UDP knee's limit).
+lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
+
+# udp_knees GROUP...: the udp64 figure of every group (a translator, a path), each step taken
+# by all of them in turn. The script defines udp_run GROUP PPS SECS TAG (one UDP run at PPS
+# packets/s, 0 = unpaced, that sets U_RX, U_TX and U_LOSS and records its CPU under TAG) and
+# may define udp_knee_cpu GROUP TAG (records the group's CPU at the knee from the run(s)
+# tagged TAG: udp-unpaced when sender-bound, else udp-kneeB.BENCH_REPS, the last confirming
+# run of step-back B). Method: one unpaced run; if it loses < 1 % the path outruns the sender
+# and its rate is the figure ("sender_bound"); else BENCH_KNEE_STEPS bisection probes of
+# BENCH_KNEE_T s, then BENCH_REPS confirming runs of BENCH_T s at the rate found, stepping it
+# down 10 % (at most 3 times) while their median loss (the higher middle value of an even
+# count) is still >= 1 %. Records GROUP
+# udp-unpaced rx_kpps / loss_pct and GROUP udp knee_kpps / loss_pct (one line per run).
+udp_knees() {
+	local x k rep back ml left
+	declare -A lo=() hi=() mid=() fin=()
+	for x in "$@"; do
+		udp_run "$x" 0 "$BENCH_T" udp-unpaced
+		blog "$x udp$BENCH_UDP_LEN unpaced: rx $U_RX kpps, tx $U_TX kpps, loss $U_LOSS %"
+		rec "$x" udp-unpaced rx_kpps "$U_RX"
+		rec "$x" udp-unpaced loss_pct "$U_LOSS"
+		if ! lossy "$U_LOSS" && awk -v r="$U_RX" 'BEGIN { exit !(r > 0) }'; then
+			rec "$x" udp knee_kpps "$U_RX"
+			rec "$x" udp loss_pct "$U_LOSS"
+			rec "$x" udp sender_bound 1
+			! declare -F udp_knee_cpu >/dev/null || udp_knee_cpu "$x" udp-unpaced
+			fin[$x]=1
+			continue
+		fi
+		lo[$x]=0
+		hi[$x]="$(awk -v t="$U_TX" 'BEGIN { printf "%d", t * 1000 * 1.05 }')"
+		((hi[$x] > 0)) || hi[$x]=1000000
+		mid[$x]="$(awk -v r="$U_RX" 'BEGIN { printf "%d", r * 1000 }')"
+		((mid[$x] > 0 && mid[$x] < hi[$x])) || mid[$x]=$((hi[$x] / 2))
+	done
+	for ((k = 1; k <= BENCH_KNEE_STEPS; k++)); do
+		for x in "$@"; do
+			[[ -z "${fin[$x]:-}" ]] || continue
+			udp_run "$x" "${mid[$x]}" "$BENCH_KNEE_T" "udp-probe$k"
+			blog "$x udp probe $k: offered $((mid[$x] / 1000)) kpps -> rx $U_RX kpps," \
+				"loss $U_LOSS %"
+			if lossy "$U_LOSS"; then hi[$x]=${mid[$x]}; else lo[$x]=${mid[$x]}; fi
+			mid[$x]=$(((lo[$x] + hi[$x]) / 2))
+		done
+	done
+	for x in "$@"; do
+		[[ -n "${fin[$x]:-}" ]] || ((lo[$x] > 0)) || lo[$x]=$((hi[$x] / 2))
+	done
+	for ((back = 0; back <= 3; back++)); do
+		left=0
+		for x in "$@"; do
+			[[ -z "${fin[$x]:-}" ]] || continue
+			: >"$BENCH_OUT/.knee.$x"
+			left=$((left + 1))
+		done
+		((left > 0)) || break
+		for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+			for x in "$@"; do
+				[[ -z "${fin[$x]:-}" ]] || continue
+				udp_run "$x" "${lo[$x]}" "$BENCH_T" "udp-knee$back.$rep"
+				blog "$x udp at $((lo[$x] / 1000)) kpps, run $rep: rx $U_RX kpps," \
+					"loss $U_LOSS %"
+				echo "$U_RX $U_LOSS" >>"$BENCH_OUT/.knee.$x"
+			done
+		done
+		for x in "$@"; do
+			[[ -z "${fin[$x]:-}" ]] || continue
+			# the median loss; of an even count the higher one (of 2 runs, both must pass)
+			ml="$(awk '{ print $2 }' "$BENCH_OUT/.knee.$x" | sort -g |
+				awk '{ v[++n] = $1 } END { print v[int(n / 2) + 1] }')"
+			if lossy "$ml" && ((back < 3)); then
+				lo[$x]=$((lo[$x] * 9 / 10))
+				continue
+			fi
+			while read -r r l; do
+				rec "$x" udp knee_kpps "$r"
+				rec "$x" udp loss_pct "$l"
+			done <"$BENCH_OUT/.knee.$x"
+			! declare -F udp_knee_cpu >/dev/null || udp_knee_cpu "$x" "udp-knee$back.$BENCH_REPS"
+			fin[$x]=1
+		done
+	done
+}
+
+# tayga_start NS OUT-IF POOL4 ADDR4: the seed stack's NAT64 in namespace NS: Debian's tayga
+# with its own TUN "nat64" (MTU TAYGA_MTU, default 1500), prefix NAT64_PREFIX, dynamic pool
+# POOL4 (tayga's own address ADDR4 inside it), both routed into that TUN, then the kernel's
+# NAT44 of the pool onto OUT-IF's address (iptables -t nat MASQUERADE -o OUT-IF) and TCPMSS
+# --clamp-mss-to-pmtu in mangle FORWARD. The data directory is $T_TMP/tayga-NS. Sets
+# TAYGA_PID. IPv4 forwarding in NS is the caller's.
+tayga_start() {
+	local ns="$1" out="$2" pool="$3" a4="$4" d="$T_TMP/tayga-$1"
+	command -v tayga >/dev/null || skip "needs tayga (scripts/deps.sh installs it)"
+	command -v iptables >/dev/null || skip "needs iptables (scripts/deps.sh installs it)"
+	mkdir -p "$d"
+	cat >"$d/tayga.conf" <<-EOT
+		tun-device nat64
+		ipv4-addr $a4
+		prefix $NAT64_PREFIX
+		dynamic-pool $pool
+		data-dir $d
+	EOT
+	ns_exec "$ns" tayga -c "$d/tayga.conf" --mktun >"$d/tayga.log" 2>&1 ||
+		fail "tayga --mktun failed: $(cat "$d/tayga.log")"
+	ns_exec "$ns" ip link set nat64 mtu "${TAYGA_MTU:-1500}" up
+	ns_exec "$ns" ip -6 route add "$NAT64_PREFIX" dev nat64
+	ns_exec "$ns" ip -4 route add "$pool" dev nat64
+	ns_exec "$ns" iptables -t nat -A POSTROUTING -s "$pool" -o "$out" -j MASQUERADE ||
+		fail "iptables MASQUERADE failed in namespace $ns"
+	ns_exec "$ns" iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN \
+		-j TCPMSS --clamp-mss-to-pmtu || fail "iptables TCPMSS failed in namespace $ns"
+	bg_start "$ns" tayga -c "$d/tayga.conf" --nodetach >>"$d/tayga.log" 2>&1
+	TAYGA_PID="$BG_PID"
+}
+
+# --- tables ------------------------------------------------------------------------------------
+
+# fig GROUP TEST METRIC: the median or "-"; info_get KEY: a setting of the run, as recorded
+# ("run info KEY VALUE"); ratio A B: A / B with two decimals or "-"; fmt V: three significant
+# digits (none after the point from 100 up) or "-".
+fig() { local v; v="$(median "$@")"; echo "${v:--}"; }
+info_get() {
+	awk -F'\t' -v k="$1" '$1 == "run" && $2 == "info" && $3 == k { v = $4 } END { print v }' \
+		"$BENCH_OUT/results.tsv"
+}
+ratio() {
+	awk -v a="$1" -v b="$2" \
+		'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
+}
+fmt() {
+	awk -v v="$1" 'BEGIN { if (v !~ /^[0-9.]+$/) { print "-"; exit }
+		printf (v >= 100 ? "%.0f" : (v >= 10 ? "%.1f" : "%.3g")), v }'
+}

@@ -126,105 +126,9 @@ udp_run() {
 	udp_figures "$out"
 	ticks_rec "$x" "$tag" "$secs"
 }
-lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
-
-# udp_knees: the udp64 figure of every translator, each step taken by all of them in turn.
-udp_knees() {
-	local x k rep back ml left
-	declare -A lo=() hi=() mid=() fin=()
-	for x in $BENCH_XLATS; do
-		udp_run "$x" 0 "$BENCH_T" udp-unpaced
-		blog "$x udp$BENCH_UDP_LEN unpaced: rx $U_RX kpps, tx $U_TX kpps, loss $U_LOSS %"
-		rec "$x" udp-unpaced rx_kpps "$U_RX"
-		rec "$x" udp-unpaced loss_pct "$U_LOSS"
-		if ! lossy "$U_LOSS" && awk -v r="$U_RX" 'BEGIN { exit !(r > 0) }'; then
-			rec "$x" udp knee_kpps "$U_RX"
-			rec "$x" udp loss_pct "$U_LOSS"
-			rec "$x" udp sender_bound 1
-			[[ -z "${X_PID[$x]}" ]] ||
-				rec "$x" udp cpu_pct "$(median "$x" udp-unpaced cpu_pct)"
-			fin[$x]=1
-			continue
-		fi
-		lo[$x]=0
-		hi[$x]="$(awk -v t="$U_TX" 'BEGIN { printf "%d", t * 1000 * 1.05 }')"
-		((hi[$x] > 0)) || hi[$x]=1000000
-		mid[$x]="$(awk -v r="$U_RX" 'BEGIN { printf "%d", r * 1000 }')"
-		((mid[$x] > 0 && mid[$x] < hi[$x])) || mid[$x]=$((hi[$x] / 2))
-	done
-	for ((k = 1; k <= BENCH_KNEE_STEPS; k++)); do
-		for x in $BENCH_XLATS; do
-			[[ -z "${fin[$x]:-}" ]] || continue
-			udp_run "$x" "${mid[$x]}" "$BENCH_KNEE_T" "udp-probe$k"
-			blog "$x udp probe $k: offered $((mid[$x] / 1000)) kpps -> rx $U_RX kpps," \
-				"loss $U_LOSS %"
-			if lossy "$U_LOSS"; then hi[$x]=${mid[$x]}; else lo[$x]=${mid[$x]}; fi
-			mid[$x]=$(((lo[$x] + hi[$x]) / 2))
-		done
-	done
-	for x in $BENCH_XLATS; do
-		[[ -n "${fin[$x]:-}" ]] || ((lo[$x] > 0)) || lo[$x]=$((hi[$x] / 2))
-	done
-	for ((back = 0; back <= 3; back++)); do
-		left=0
-		for x in $BENCH_XLATS; do
-			[[ -z "${fin[$x]:-}" ]] || continue
-			: >"$BENCH_OUT/.knee.$x"
-			left=$((left + 1))
-		done
-		((left > 0)) || break
-		for ((rep = 1; rep <= BENCH_REPS; rep++)); do
-			for x in $BENCH_XLATS; do
-				[[ -z "${fin[$x]:-}" ]] || continue
-				udp_run "$x" "${lo[$x]}" "$BENCH_T" "udp-knee$back.$rep"
-				blog "$x udp at $((lo[$x] / 1000)) kpps, run $rep: rx $U_RX kpps," \
-					"loss $U_LOSS %"
-				echo "$U_RX $U_LOSS" >>"$BENCH_OUT/.knee.$x"
-			done
-		done
-		for x in $BENCH_XLATS; do
-			[[ -z "${fin[$x]:-}" ]] || continue
-			ml="$(awk '{ print $2 }' "$BENCH_OUT/.knee.$x" | sort -g |
-				awk '{ v[++n] = $1 } END { print v[int((n + 1) / 2)] }')"
-			if lossy "$ml" && ((back < 3)); then
-				lo[$x]=$((lo[$x] * 9 / 10))
-				continue
-			fi
-			while read -r r l; do
-				rec "$x" udp knee_kpps "$r"
-				rec "$x" udp loss_pct "$l"
-			done <"$BENCH_OUT/.knee.$x"
-			[[ -z "${X_PID[$x]}" ]] ||
-				rec "$x" udp cpu_pct "$(median "$x" "udp-knee$back.$BENCH_REPS" cpu_pct)"
-			fin[$x]=1
-		done
-	done
-}
-
-# tayga_start R S: tayga and the kernel's NAT44 in namespace R (topology above); sets TAYGA_PID.
-tayga_start() {
-	local r="$1" s="$2" d="$T_TMP/tayga-$1"
-	command -v tayga >/dev/null || skip "needs tayga (scripts/deps.sh installs it)"
-	command -v iptables >/dev/null || skip "needs iptables (scripts/deps.sh installs it)"
-	mkdir -p "$d"
-	cat >"$d/tayga.conf" <<-EOF
-		tun-device nat64
-		ipv4-addr 203.0.113.129
-		prefix $NAT64_PREFIX
-		dynamic-pool 203.0.113.128/25
-		data-dir $d
-	EOF
-	ns_exec "$r" tayga -c "$d/tayga.conf" --mktun >"$d/tayga.log" 2>&1 ||
-		fail "tayga --mktun failed: $(cat "$d/tayga.log")"
-	ns_exec "$r" ip link set nat64 mtu 1500 up
-	ns_exec "$r" ip -6 route add "$NAT64_PREFIX" dev nat64
-	ns_exec "$r" ip -4 route add 203.0.113.128/25 dev nat64
-	ns_exec "$r" iptables -t nat -A POSTROUTING -s 203.0.113.128/25 -o "e$s" -j MASQUERADE ||
-		fail "iptables MASQUERADE failed in namespace $r"
-	ns_exec "$r" iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN \
-		-j TCPMSS --clamp-mss-to-pmtu || fail "iptables TCPMSS failed in namespace $r"
-	bg_start "$r" tayga -c "$d/tayga.conf" --nodetach >>"$d/tayga.log" 2>&1
-	TAYGA_PID="$BG_PID"
+# udp_knee_cpu X TAG: the translator's CPU at the knee (udp_knees in lib.sh calls it).
+udp_knee_cpu() {
+	[[ -z "${X_PID[$1]}" ]] || rec "$1" udp cpu_pct "$(median "$1" "$2" cpu_pct)"
 }
 
 # xlat_up X: builds X's namespaces, starts its translator, checks the path and measures X idle.
@@ -246,7 +150,7 @@ xlat_up() {
 		;;
 	tayga)
 		nat64_topo "$c" "$r" "$s"
-		tayga_start "$r" "$s"
+		tayga_start "$r" "e$s" 203.0.113.128/25 203.0.113.129
 		X_PID[$x]="$TAYGA_PID"
 		rec "$x" info impl "$(dpkg-query -W -f='tayga ${Version}' tayga 2>/dev/null)"
 		;;
@@ -390,20 +294,7 @@ MaxSessions: $((max * 2 + 1024))"
 	done
 }
 
-# --- the table ---------------------------------------------------------------------------------
-fig() { local v; v="$(median "$@")"; echo "${v:--}"; }
-info_get() {
-	awk -F'\t' -v k="$1" '$1 == "run" && $2 == "info" && $3 == k { v = $4 } END { print v }' \
-		"$BENCH_OUT/results.tsv"
-}
-ratio() {
-	awk -v a="$1" -v b="$2" \
-		'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
-}
-fmt() {
-	awk -v v="$1" 'BEGIN { if (v !~ /^[0-9.]+$/) { print "-"; exit }
-		printf (v >= 100 ? "%.0f" : (v >= 10 ? "%.1f" : "%.3g")), v }'
-}
+# --- the table (fig, info_get, ratio and fmt are lib.sh's) ------------------------------------
 print_table() {
 	local BENCH_XLATS BENCH_T BENCH_REPS BENCH_UDP_LEN hdr x v n
 	BENCH_XLATS="$(info_get xlats)" BENCH_T="$(info_get t)" BENCH_REPS="$(info_get reps)"
@@ -507,7 +398,10 @@ for x in $BENCH_XLATS; do xlat_up "$x"; done
 for t in $BENCH_TESTS; do
 	case "$t" in
 	ping | tcp1 | tcp1r | tcp4) measure "$t" ;;
-	udp64 | udp) udp_knees ;;
+	udp64 | udp)
+		# shellcheck disable=SC2086 # a list of words
+		udp_knees $BENCH_XLATS
+		;;
 	sessions) ;;
 	*) fail "unknown test '$t' (ping tcp1 tcp1r tcp4 udp64 sessions)" ;;
 	esac
