@@ -10,14 +10,19 @@
  * few types bound to one field (subnet lists, Pool4, PortRange) use their struct directly.
  *
  * Invariants:
- *  - every message is "name:line:col: Key.Path: reason" (no position when there is none);
- *    messages are collected, sorted into file order and printed together, and any message
- *    means failure;
+ *  - every message is "name:line:col: Key.Path: reason" (no position when there is none),
+ *    or "name:line:col: warning: Key.Path: reason"; messages are collected, sorted into file
+ *    order and printed together, and any message but a warning means failure;
  *  - lists in the file replace the current list; blocks merge key by key; the input-only
  *    spelling RemoteSubnets runs after the canonical keys and appends;
  *  - a TunnelRouting block without Enable that holds a yggdrasilckr-only key (RemoteSubnets,
  *    Addresses, YggdrasilRouting) turns tunnel routing on, as yggdrasilckr has no Enable;
- *  - a value that fails its check leaves the field as it was; no secret is ever echoed.
+ *  - a value that fails its check leaves the field as it was; no secret is ever echoed;
+ *  - yggdrasil v0.3's keys are read, never written: its key fields are checked and dropped
+ *    (SigningPrivateKey becomes PrivateKey when neither PrivateKey nor PrivateKeyPath is
+ *    set), the others are dropped when they hold v0.3's "off" value and refused with what to
+ *    do otherwise, and a file holding a v0.3 key field gets a warning on every remote subnet
+ *    (its keys are v0.3 box keys, which no v0.4+ node is known by).
  */
 #include <errno.h>
 #include <regex.h>
@@ -40,27 +45,46 @@ enum { NODEINFO_MAX_JSON = 16384, IFNAME_MAX = 15, PASSWORD_MAX = 64 };
 struct config_msg {
 	unsigned line, col;
 	size_t seq;
+	bool is_warning;
 	char *text;
 };
+
+static void add_msg(struct config_loader *ld, bool is_warning, unsigned line, unsigned col,
+		    const char *path, const char *fmt, va_list ap)
+{
+	const char *sev = is_warning ? "warning: " : "";
+	char body[512];
+	struct config_msg *m;
+
+	vsnprintf(body, sizeof(body), fmt, ap);
+	ld->msgs = xreallocarray(ld->msgs, ld->n_msgs + 1, sizeof(*ld->msgs));
+	m = &ld->msgs[ld->n_msgs];
+	*m = (struct config_msg){line, col, ld->n_msgs, is_warning, NULL};
+	ld->n_msgs++;
+	if (line)
+		m->text = xasprintf("%s:%u:%u: %s%s: %s", ld->name, line, col, sev, path, body);
+	else
+		m->text = xasprintf("%s: %s%s: %s", ld->name, sev, path, body);
+}
 
 void loader_err(struct config_loader *ld, unsigned line, unsigned col, const char *path,
 		const char *fmt, ...)
 {
-	char body[512];
 	va_list ap;
-	struct config_msg *m;
 
 	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
+	add_msg(ld, false, line, col, path, fmt, ap);
 	va_end(ap);
-	ld->msgs = xreallocarray(ld->msgs, ld->n_msgs + 1, sizeof(*ld->msgs));
-	m = &ld->msgs[ld->n_msgs];
-	*m = (struct config_msg){line, col, ld->n_msgs, NULL};
-	ld->n_msgs++;
-	if (line)
-		m->text = xasprintf("%s:%u:%u: %s: %s", ld->name, line, col, path, body);
-	else
-		m->text = xasprintf("%s: %s: %s", ld->name, path, body);
+}
+
+void loader_warn(struct config_loader *ld, unsigned line, unsigned col, const char *path,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_msg(ld, true, line, col, path, fmt, ap);
+	va_end(ap);
 }
 
 static int msg_cmp(const void *a, const void *b)
@@ -75,22 +99,24 @@ static int msg_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Prints the collected messages in file order; returns -EINVAL if there were any. */
+/* Prints the collected messages in file order; returns -EINVAL if any was an error. */
 int loader_flush(struct config_loader *ld, FILE *errf)
 {
 	size_t n = ld->n_msgs;
+	bool is_bad = false;
 
 	if (n)
 		qsort(ld->msgs, n, sizeof(*ld->msgs), msg_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (errf)
 			fprintf(errf, "%s\n", ld->msgs[i].text);
+		is_bad |= !ld->msgs[i].is_warning;
 		free(ld->msgs[i].text);
 	}
 	free(ld->msgs);
 	ld->msgs = NULL;
 	ld->n_msgs = 0;
-	return n ? -EINVAL : 0;
+	return is_bad ? -EINVAL : 0;
 }
 
 void loader_type_err(struct config_loader *ld, const struct cnode *n, const char *path,
@@ -419,10 +445,17 @@ static void mcast_parse(struct config_loader *ld, const struct ckey *k, void *ba
 
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
 		block_init(k->sub, m);
-		if (n->vals[i]->kind == CNODE_MAP)
+		if (n->vals[i]->kind == CNODE_MAP) {
 			load_block(ld, k->sub, m, n->vals[i], ipath, true);
-		else
-			loader_type_err(ld, n->vals[i], ipath, "a mapping");
+		} else if (n->vals[i]->kind == CNODE_SCALAR) {
+			/* v0.3's form, a bare regex: the default entry with that Regex. */
+			if (check_regex(ld, n->vals[i], ipath)) {
+				free(m->regex);
+				m->regex = xstrdup(n->vals[i]->str);
+			}
+		} else {
+			loader_type_err(ld, n->vals[i], ipath, "a mapping or a regex string");
+		}
 	}
 }
 
@@ -513,6 +546,161 @@ static void enum_parse(struct config_loader *ld, const struct ckey *k, void *bas
 	nerr(ld, n, path, "expected %s, got \"%s\"", list, n->str);
 }
 
+/* ---- yggdrasil v0.3's keys (read, never written) ---- */
+
+static bool key_is(const struct config_loader *ld, const char *s, const char *name);
+
+/* A v0.3 key field: noted, so that the remote subnets of this file get their warning. */
+static void note_v03(struct config_loader *ld, const struct ckey *k, const struct cnode *n)
+{
+	if (ld->v03_key || !(k->flags & CKF_V03_IDENTITY))
+		return;
+	ld->v03_key = k->name;
+	ld->v03_line = n->line;
+	ld->v03_col = n->col;
+}
+
+static void obsolete_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			   const struct cnode *n, const char *path)
+{
+	(void)base;
+	note_v03(ld, k, n);
+	if (k->check)
+		k->check(ld, n, path);
+}
+
+/* EncryptionPublicKey, SigningPublicKey: v0.4+ derive the public key from PrivateKey. */
+static bool v03_pubkey(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	return loader_want_string(ld, n, path) && ckey_check_pubkey(ld, n, path);
+}
+
+/* EncryptionPrivateKey: the Curve25519 half of a v0.3 identity, which v0.4+ have no use for. */
+static bool v03_box_secret(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	return loader_want_string(ld, n, path) &&
+	       check_hex(ld, n, path, 64, "a v0.3 encryption private key");
+}
+
+/*
+ * SigningPrivateKey: v0.3's Ed25519 key, seed and public key as 128 hex digits, the key and
+ * form that v0.4+ call PrivateKey. It becomes PrivateKey when neither PrivateKey nor
+ * PrivateKeyPath is set (both come earlier in the table), as yggdrasil v0.4 did.
+ */
+static void signkey_parse(struct config_loader *ld, const struct ckey *k, void *base,
+			  const struct cnode *n, const char *path)
+{
+	struct config *cfg = base;
+
+	note_v03(ld, k, n);
+	if (!loader_want_string(ld, n, path) ||
+	    !check_hex(ld, n, path, 128, "a private key (seed and public key)") ||
+	    cfg->private_key || cfg->private_key_path)
+		return;
+	cfg->private_key = xstrdup(n->str);
+	cfg->private_key_pos = (struct config_pos){n->line, n->col};
+	loader_warn(ld, n->line, n->col, path,
+		    "taken as PrivateKey (v0.3's signing key is the Ed25519 key that v0.4 and "
+		    "later call PrivateKey); the node's Yggdrasil address changes, as it now "
+		    "comes from this key instead of EncryptionPublicKey");
+}
+
+static bool v03_allowed(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	if (n->kind == CNODE_NULL || (n->kind == CNODE_SEQ && !n->n))
+		return true;
+	if (n->kind != CNODE_SEQ) {
+		loader_type_err(ld, n, path, "a list of strings");
+		return false;
+	}
+	nerr(ld, n, path,
+	     "yggdrasil v0.3's allow-list holds Curve25519 box keys, which v0.4 and later do not "
+	     "use: list the peers' Ed25519 public keys in AllowedPublicKeys and delete this key "
+	     "(dropping it would let any node peer)");
+	return false;
+}
+
+static bool v03_llport(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	if (n->kind != CNODE_SCALAR || cnode_scalar_type(n) != CNODE_NUM) {
+		loader_type_err(ld, n, path, "a port number");
+		return false;
+	}
+	if (!strcmp(n->str, "0"))
+		return true;
+	nerr(ld, n, path,
+	     "yggdrasil v0.3's port for multicast peerings: set Port in the MulticastInterfaces "
+	     "entries instead and delete this key");
+	return false;
+}
+
+static bool v03_tap(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	if (n->kind != CNODE_SCALAR || cnode_scalar_type(n) != CNODE_BOOL) {
+		loader_type_err(ld, n, path, "true or false");
+		return false;
+	}
+	if (n->str[0] == 'f')
+		return true;
+	nerr(ld, n, path,
+	     "TAP mode went away in yggdrasil v0.4 and ygg64 only has a TUN: delete "
+	     "this key");
+	return false;
+}
+
+static bool v03_firewall(struct config_loader *ld, const struct cnode *n, const char *path)
+{
+	char epath[PATH_MAX_LEN];
+
+	if (n->kind == CNODE_NULL)
+		return true;
+	if (n->kind != CNODE_MAP) {
+		loader_type_err(ld, n, path, "a mapping");
+		return false;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cnode *v = n->vals[i];
+
+		if (!key_is(ld, n->keys[i]->str, "Enable") || v->kind != CNODE_SCALAR ||
+		    cnode_scalar_type(v) != CNODE_BOOL || v->str[0] != 't')
+			continue;
+		snprintf(epath, sizeof(epath), "%s.Enable", path);
+		nerr(
+		    ld, v, epath,
+		    "yggdrasil v0.3's session firewall went away in v0.4 and ygg64 has none: "
+		    "filter the TUN interface (e.g. with nftables) instead, then delete this block "
+		    "(dropping it would accept traffic from every node)");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * After a file that holds a v0.3 key field: each remote subnet maps to what was a v0.3
+ * Curve25519 box key, which cannot be turned into the Ed25519 key v0.4+ route by.
+ */
+static void warn_v03_routes(struct config_loader *ld, const struct config_tunnel *t)
+{
+	char path[PATH_MAX_LEN], pfx[INET_PREFIXSTRLEN_MAX];
+
+	for (int fam = 0; fam < 2 && ld->v03_key; fam++) {
+		const struct config_route *r = fam ? t->ipv6_remote : t->ipv4_remote;
+		size_t n = fam ? t->n_ipv6_remote : t->n_ipv4_remote;
+
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "TunnelRouting.IPv%cRemoteSubnets[\"%s\"]",
+				 fam ? '6' : '4', inet_prefix_format(&r[i].prefix, pfx));
+			loader_warn(
+			    ld, r[i].pos.line, r[i].pos.col, path,
+			    "this file has yggdrasil v0.3 keys (%s at %u:%u), so this is "
+			    "likely a v0.3 Curve25519 box key, which no v0.4+ node is known "
+			    "by: replace it with the Ed25519 public key of the node behind "
+			    "the subnet (-publickey, or getSelf's \"key\", on that node)",
+			    ld->v03_key, ld->v03_line, ld->v03_col);
+		}
+	}
+}
+
 struct ctype {
 	void (*init)(const struct ckey *k, void *base);
 	void (*parse)(struct config_loader *ld, const struct ckey *k, void *base,
@@ -538,6 +726,9 @@ static const struct ctype ctypes[CKT__COUNT] = {
 	[CKT_POOL4] = {NULL, net_pool4_parse, net_pool4_fini},
 	[CKT_PORTS] = {net_ports_init, net_ports_parse, NULL},
 	[CKT_ENUM] = {enum_init, enum_parse, NULL},
+	[CKT_PREFIX6] = {NULL, net_prefix6_parse, NULL},
+	[CKT_OBSOLETE] = {NULL, obsolete_parse, NULL},
+	[CKT_SIGNKEY] = {NULL, signkey_parse, NULL},
 };
 /* clang-format on */
 
@@ -626,6 +817,8 @@ static unsigned load_block(struct config_loader *ld, const struct ckey *tab, voi
 /* clang-format off */
 #define KEY(n, t, st, f, ...) {.name = n, .type = t, .off = offsetof(st, f), __VA_ARGS__}
 #define CKEY(n, t, f, ...) KEY(n, t, struct config, f, __VA_ARGS__)
+/* An input-only v0.3 key: no field of its own. */
+#define V03KEY(n, t, chk, fl) {.name = n, .type = t, .check = chk, .flags = CKF_ALIAS | (fl)}
 
 static const struct ckey mcast_keys[] = {
 	KEY("Regex", CKT_STR, struct config_mcast, regex, .def = ".*", .check = check_regex,
@@ -700,6 +893,13 @@ static const struct ckey nat64_keys[] = {
 	     .doc = "IPv6 prefix that holds the IPv4 address (RFC 6052): /32, /40, /48, /56, /64\n"
 		    "or /96, with bits 64-71 zero. 64:ff9b::/96 is only for global IPv4; for\n"
 		    "private IPv4 use 64:ff9b:1::/48 or a prefix of your own."),
+	NKEY("Blackhole", CKT_PREFIX6, blackhole,
+	     .pos_off = offsetof(struct config_nat64, blackhole_pos),
+	     .doc = "IPv6 prefix routed to this host that holds Prefix, e.g. the /64 around a /96.\n"
+		    "While the daemon runs it holds a blackhole route for it, so packets to the\n"
+		    "unused rest are dropped here instead of going back upstream (the route of\n"
+		    "Prefix into the TUN is more specific and wins). \"\" for none. Read only when\n"
+		    "NAT64 is on."),
 	NKEY("Pool4", CKT_POOL4, pool4,
 	     .doc = "IPv4 addresses or prefixes that IPv6 clients are mapped onto, routed to the\n"
 		    "TUN. Empty: the first address of TunnelRouting.IPv4LocalSubnets (only with\n"
@@ -797,6 +997,20 @@ const struct ckey config_keys[] = {
 	     .doc = "ygg64: stateful NAT64. IPv6 clients reach IPv4 hosts at Prefix + IPv4\n"
 		    "address. Without TunnelRouting (plain mode) Prefix and Pool4 are routed to\n"
 		    "the TUN and translated packets go back to the kernel, which routes them."),
+	/*
+	 * yggdrasil v0.3's keys, read so that its files convert (docs/migrating.md). The four
+	 * key fields are one identity: a Curve25519 box key pair (v0.3's address and session
+	 * key) and an Ed25519 signing key pair, which is what v0.4 and later call PrivateKey.
+	 */
+	V03KEY("EncryptionPublicKey", CKT_OBSOLETE, v03_pubkey, CKF_V03_IDENTITY),
+	V03KEY("EncryptionPrivateKey", CKT_OBSOLETE, v03_box_secret, CKF_V03_IDENTITY),
+	V03KEY("SigningPublicKey", CKT_OBSOLETE, v03_pubkey, CKF_V03_IDENTITY),
+	V03KEY("SigningPrivateKey", CKT_SIGNKEY, NULL, CKF_V03_IDENTITY),
+	V03KEY("AllowedEncryptionPublicKeys", CKT_OBSOLETE, v03_allowed, 0),
+	V03KEY("LinkLocalTCPPort", CKT_OBSOLETE, v03_llport, 0),
+	V03KEY("IfTAPMode", CKT_OBSOLETE, v03_tap, 0),
+	V03KEY("SessionFirewall", CKT_OBSOLETE, v03_firewall, 0),
+	V03KEY("SwitchOptions", CKT_OBSOLETE, NULL, 0), /* queue tuning: nothing to keep */
 	{0},
 };
 
@@ -851,9 +1065,10 @@ int config_load_buf(struct config *cfg, const char *name, const char *buf, size_
 		loader_err(&ld, perr.line, perr.col, ld.is_ci ? "HJSON" : "YAML", "%s", perr.msg);
 		return loader_flush(&ld, errf);
 	}
-	if (root->kind == CNODE_MAP)
+	if (root->kind == CNODE_MAP) {
 		load_block(&ld, config_keys, cfg, root, "", true);
-	else if (root->kind != CNODE_NULL)
+		warn_v03_routes(&ld, &cfg->tunnel);
+	} else if (root->kind != CNODE_NULL)
 		nerr(&ld, root, "(top level)", "expected a mapping of keys, got %s",
 		     cnode_describe(root));
 	cnode_free(root);

@@ -20,8 +20,16 @@
  * so a block without Enable that holds one of its keys turns tunnel routing on; an Enable in
  * the file, false included, always wins.
  *
+ * A whole yggdrasil v0.3 file reads too (docs/migrating.md): its key fields are checked and
+ * dropped, except SigningPrivateKey (an Ed25519 seed and public key, as PrivateKey), which
+ * becomes PrivateKey when neither PrivateKey nor PrivateKeyPath is set; its other v0.3-only
+ * keys are dropped at v0.3's "off" value and refused otherwise; MulticastInterfaces may list
+ * bare regexes. In a file with a v0.3 key field every remote subnet gets a warning: its key
+ * is most likely a v0.3 box key, which no v0.4+ node is known by.
+ *
  * Errors read "file:line:col: Key.Path: reason", one per line in file order, and loading
- * collects all of them before failing. Values are checked one by one while loading
+ * collects all of them before failing. Warnings ("file:line:col: warning: Key.Path: reason")
+ * are printed among them and do not fail a load. Values are checked one by one while loading
  * (syntax, ranges, CIDR host bits, overlaps inside a list, RFC 6052 prefix form, IPv6
  * remote subnets and Addresses clear of 200::/7);
  * config_check() then applies the rules that join several keys. Modules may assert what
@@ -110,7 +118,13 @@ enum config_nat64_filtering {
 
 struct config_nat64 {
 	bool is_enabled;
-	struct inet_prefix prefix;    /* default 64:ff9b::/96 */
+	struct inet_prefix prefix; /* default 64:ff9b::/96 */
+	/*
+	 * A routed IPv6 prefix around prefix (e.g. the /64 of a /96) that the daemon blackholes
+	 * while it runs; family 0 (len 0) = unset. IPv6, outside 200::/7, and when NAT64 is on
+	 * strictly shorter than prefix and containing it.
+	 */
+	struct inet_prefix blackhole;
 	struct inet_prefix *pool4;    /* IPv4 /32s or prefixes to map onto */
 	struct config_pos *pool4_pos; /* parallel to pool4 */
 	size_t n_pool4;		      /* 0 = first address of TunnelRouting.IPv4LocalSubnets */
@@ -128,7 +142,7 @@ struct config_nat64 {
 	uint32_t max_sessions;	    /* default 262144 */
 	uint32_t max_fragments;	    /* default 1024 */
 	uint32_t max_stored_syns;   /* default 10 (req. 16) */
-	struct config_pos enable_pos, prefix_pos;
+	struct config_pos enable_pos, prefix_pos, blackhole_pos;
 };
 
 struct config {
@@ -146,7 +160,7 @@ struct config {
 	struct config_strlist allowed_public_keys; /* 64-hex strings, validated */
 	char *if_name;				   /* default "auto"; "none" = no TUN */
 	uint64_t if_mtu;			   /* default 65535 */
-	uint64_t if_txqueuelen; /* ygg64: default 3000 */
+	uint64_t if_txqueuelen;			   /* ygg64: default 3000 */
 	bool log_lookups;
 	bool nodeinfo_privacy;
 	struct cnode *nodeinfo; /* a map (keys sorted), or NULL for null; see config/cnode.h */
@@ -168,8 +182,9 @@ void config_fini(struct config *cfg);
 /*
  * Parses a whole configuration (YAML, or HJSON/JSON by content) on top of what cfg already
  * holds (normally config_init's defaults): keys present replace their value, blocks merge key
- * by key. name is used in messages. Errors are written to errf, one per line. Returns 0, or
- * -EINVAL after reporting every error found (cfg is then partly updated; config_fini it).
+ * by key. name is used in messages. Errors and warnings are written to errf, one per line.
+ * Returns 0 (warnings included), or -EINVAL after reporting every error found (cfg is then
+ * partly updated; config_fini it).
  */
 int config_load_buf(struct config *cfg, const char *name, const char *buf, size_t len, FILE *errf);
 /*

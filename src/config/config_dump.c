@@ -304,6 +304,16 @@ static void out_prefix64(struct dumper *d, const struct ckey *k, const void *bas
 	out_scalar(d, buf);
 }
 
+/* An unset prefix (family 0) prints as "". */
+static void out_prefix6(struct dumper *d, const struct ckey *k, const void *base, int at)
+{
+	const struct inet_prefix *p = ckey_field(k, base);
+	char buf[INET_PREFIXSTRLEN_MAX];
+
+	(void)at;
+	out_scalar(d, p->family ? inet_prefix_format(p, buf) : "");
+}
+
 static void out_pool4(struct dumper *d, const struct ckey *k, const void *base, int at)
 {
 	const struct config_nat64 *nat = base;
@@ -353,6 +363,7 @@ static void (*const printers[CKT__COUNT])(struct dumper *d, const struct ckey *k
 	[CKT_POOL4] = out_pool4,
 	[CKT_PORTS] = out_ports,
 	[CKT_ENUM] = out_enum,
+	[CKT_PREFIX6] = out_prefix6,
 };
 /* clang-format on */
 

@@ -22,6 +22,9 @@ enum { PATH_MAX_LEN = 256 }; /* room for a key path such as NAT64.Pool4[3] */
 struct config_loader {
 	const char *name;
 	bool is_ci; /* HJSON/JSON input: keys match case-insensitively, as in yggdrasil-go */
+	/* The first yggdrasil v0.3 key field read (EncryptionPublicKey...); NULL: none. */
+	const char *v03_key;
+	unsigned v03_line, v03_col;
 	struct config_msg *msgs;
 	size_t n_msgs;
 };
@@ -30,10 +33,17 @@ struct config_loader {
 __attribute__((format(printf, 5, 6))) void loader_err(struct config_loader *ld, unsigned line,
 						      unsigned col, const char *path,
 						      const char *fmt, ...);
+/* The same as "name:line:col: warning: path: reason", which does not make the load fail. */
+__attribute__((format(printf, 5, 6))) void loader_warn(struct config_loader *ld, unsigned line,
+						       unsigned col, const char *path,
+						       const char *fmt, ...);
 #define nerr(ld, n, path, ...) loader_err((ld), (n)->line, (n)->col, (path), __VA_ARGS__)
 #define perr(ld, pos, path, ...) loader_err((ld), (pos).line, (pos).col, (path), __VA_ARGS__)
 
-/* Prints the messages to errf (if not NULL) in file order and frees them; -EINVAL if any. */
+/*
+ * Prints the messages to errf (if not NULL) in file order and frees them; -EINVAL if any of
+ * them is an error (warnings alone return 0).
+ */
 int loader_flush(struct config_loader *ld, FILE *errf);
 /* Reports "expected <expected>, got <what n is>" at n. */
 void loader_type_err(struct config_loader *ld, const struct cnode *n, const char *path,
@@ -60,6 +70,9 @@ enum ckey_type {
 	CKT_POOL4,	/* struct config_nat64.pool4 */
 	CKT_PORTS,	/* struct config_nat64 port_min/port_max as "lo-hi" */
 	CKT_ENUM,	/* an enum of `size` bytes, spelled by `names` */
+	CKT_PREFIX6,	/* struct inet_prefix: an IPv6 prefix outside 200::/7; "" = unset */
+	CKT_OBSOLETE,	/* input only: a yggdrasil v0.3 key, checked by `check`, then dropped */
+	CKT_SIGNKEY,	/* input only: v0.3's SigningPrivateKey, into PrivateKey when unset */
 	CKT__COUNT,
 };
 
@@ -70,6 +83,7 @@ enum ckey_flag {
 	CKF_JSON_NONDEFAULT = 1 << 3, /* in JSON only when it differs from the default */
 	CKF_SECRET = 1 << 4,	      /* wiped when freed; not written when PrivateKeyPath is set */
 	CKF_IMPLIES_ENABLE = 1 << 5,  /* yggdrasilckr-only: its presence turns the block on */
+	CKF_V03_IDENTITY = 1 << 6,    /* a v0.3 key field: the file's remote keys are box keys */
 };
 
 struct ckey {
@@ -80,7 +94,10 @@ struct ckey {
 	const char *def;     /* default in its text form; NULL = empty/none */
 	const char *doc;     /* explanation for commented dumps; lines split by \n */
 	const char *example; /* CKF_OPTIONAL: commented placeholder when the value is unset */
-	/* Extra test of each string value; reports through ld and returns false on error. */
+	/*
+	 * Extra test of each string value; reports through ld and returns false on error.
+	 * CKT_OBSOLETE: called with the value of any kind; reports when it cannot be dropped.
+	 */
 	bool (*check)(struct config_loader *ld, const struct cnode *n, const char *path);
 	unsigned size;		  /* CKT_UINT, CKT_ENUM: field width in bytes */
 	uint64_t min, max;	  /* CKT_UINT bounds */

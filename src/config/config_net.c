@@ -1,7 +1,7 @@
 /*
  * config_net: the value types of the TunnelRouting and NAT64 blocks (remote and local subnets,
- * yggdrasilckr's RemoteSubnets and Addresses, NAT64.Prefix, Pool4, PortRange), the implied
- * Enable of yggdrasilckr blocks, and config_check(), the rules that join several keys.
+ * yggdrasilckr's RemoteSubnets and Addresses, NAT64.Prefix, Blackhole, Pool4, PortRange), the
+ * implied Enable of yggdrasilckr blocks, and config_check(), the rules that join several keys.
  * config.c owns the key table, the generic types and the message list these report into.
  *
  * Invariants:
@@ -13,6 +13,7 @@
  *    is in Addresses twice, nor inside 200::/7;
  *  - every stored prefix keeps the file position it came from, for later messages;
  *  - NAT64.Prefix has an RFC 6052 length, a zero "u" octet and lies outside 200::/7;
+ *    NAT64.Blackhole is unset (family 0) or an IPv6 prefix outside 200::/7;
  *  - config_check() only reads the config; its tunnel rules apply while TunnelRouting is
  *    on, its NAT64 rules while NAT64 is on;
  *  - no message shows a URI's userinfo or query, where peer passwords live.
@@ -81,6 +82,35 @@ static bool parse_cidr(struct config_loader *ld, const struct cnode *n, const ch
 		return false;
 	}
 	return true;
+}
+
+/*
+ * The key a remote subnet maps to: 64 hex digits. Said at length, because a v0.3 file that
+ * lost its box keys, or a placeholder left in an example, ends up here.
+ */
+static bool route_key(struct config_loader *ld, const struct cnode *n, const char *path,
+		      uint8_t key[32])
+{
+	static const char how[] =
+	    "use the remote node's Ed25519 public key, 64 hexadecimal digits, which -publickey "
+	    "(or getSelf's \"key\") prints on that node (yggdrasil 0.4+ or ygg64); a "
+	    "yggdrasil v0.3 box key cannot be converted";
+	size_t len, good;
+
+	if (n->kind != CNODE_SCALAR) {
+		nerr(ld, n, path, "expected a public key, got %s: %s", cnode_describe(n), how);
+		return false;
+	}
+	len = strlen(n->str);
+	good = strspn(n->str, "0123456789abcdefABCDEF");
+	if (len != 64)
+		nerr(ld, n, path, "not a public key (%zu characters): %s", len, how);
+	else if (good != len)
+		nerr(ld, n, path,
+		     "not a public key (a non-hexadecimal character at offset %zu): %s", good, how);
+	else
+		unhex(n->str, key, 32);
+	return len == 64 && good == len;
 }
 
 static void route_add(struct config_loader *ld, struct config_tunnel *t,
@@ -194,16 +224,9 @@ void net_remote_parse(struct config_loader *ld, const struct ckey *k, void *base
 		const struct cnode *kn = n->keys[i], *vn = n->vals[i];
 
 		snprintf(ipath, sizeof(ipath), "%s[\"%s\"]", path, kn->str);
-		if (!parse_cidr(ld, kn, ipath, k->family, false, &p))
-			continue;
-		if (vn->kind != CNODE_SCALAR) {
-			loader_type_err(ld, vn, ipath, "a public key (64 hexadecimal digits)");
-			continue;
-		}
-		if (!ckey_check_pubkey(ld, vn, ipath))
-			continue;
-		unhex(vn->str, key, 32);
-		route_add(ld, base, &p, key, kn, ipath);
+		if (parse_cidr(ld, kn, ipath, k->family, false, &p) &&
+		    route_key(ld, vn, ipath, key))
+			route_add(ld, base, &p, key, kn, ipath);
 	}
 }
 
@@ -348,9 +371,8 @@ void net_ckr_remote_parse(struct config_loader *ld, const struct ckey *k, void *
 		bool is_one = vn->kind == CNODE_SCALAR;
 
 		snprintf(kpath, sizeof(kpath), "%s[\"%s\"]", path, n->keys[i]->str);
-		if (!ckey_check_pubkey(ld, n->keys[i], kpath))
+		if (!route_key(ld, n->keys[i], kpath, key))
 			continue;
-		unhex(n->keys[i]->str, key, 32);
 		if (!is_one && vn->kind != CNODE_SEQ) {
 			loader_type_err(ld, vn, kpath, "a list of IP prefixes");
 			continue;
@@ -408,6 +430,33 @@ void net_prefix64_parse(struct config_loader *ld, const struct ckey *k, void *ba
 		return;
 	}
 	((struct config_nat64 *)base)->prefix = p;
+}
+
+/* The messages of an IPv6 prefix p, written as at->str, that overlaps 200::/7. */
+static void ygg_overlap_err(struct config_loader *ld, const struct inet_prefix *p,
+			    const struct cnode *at, const char *path)
+{
+	nerr(ld, at, path, "%s %s 200::/7, Yggdrasil's own address space", at->str,
+	     p->len >= ygg_space.len ? "is inside" : "contains");
+}
+
+/* CKT_PREFIX6: an IPv6 prefix outside 200::/7; "" (or null) leaves it unset, family 0. */
+void net_prefix6_parse(struct config_loader *ld, const struct ckey *k, void *base,
+		       const struct cnode *n, const char *path)
+{
+	struct inet_prefix *f = ckey_field(k, base), p;
+
+	if (n->kind == CNODE_NULL || (n->kind == CNODE_SCALAR && !n->str[0])) {
+		memset(f, 0, sizeof(*f));
+		return;
+	}
+	if (!parse_cidr(ld, n, path, AF_INET6, false, &p))
+		return;
+	if (inet_prefix_overlaps(&p, &ygg_space)) {
+		ygg_overlap_err(ld, &p, n, path);
+		return;
+	}
+	*f = p;
 }
 
 static struct pset pool4_set(struct config_nat64 *nat)
@@ -505,6 +554,34 @@ static void check_wkp_v4(struct config_loader *ld, const struct inet_prefix *p,
 	     pfx_str(p, s), what);
 }
 
+/*
+ * NAT64.Blackhole is the routed prefix around NAT64.Prefix: it holds it and is shorter, so
+ * the route of Prefix into the TUN is the more specific one and wins.
+ */
+static void check_blackhole(struct config_loader *ld, const struct config_nat64 *nat)
+{
+	const struct inet_prefix *bh = &nat->blackhole, *pfx = &nat->prefix;
+	char a[INET_PREFIXSTRLEN_MAX], b[INET_PREFIXSTRLEN_MAX], hint[INET_PREFIXSTRLEN_MAX + 8];
+	struct inet_prefix wide = *pfx;
+
+	if (bh->len < pfx->len && inet_prefix_contains(bh, pfx))
+		return;
+	/* A hint: the /64 (or the next shorter /8 boundary) around Prefix. */
+	wide.len = pfx->len > 64 ? 64 : (uint8_t)(pfx->len - 8);
+	inet_prefix_format(&wide, a);
+	inet_prefix_parse(a, false, &wide);
+	snprintf(hint, sizeof(hint), ", e.g. %s", inet_prefix_format(&wide, a));
+	inet_prefix_format(pfx, b);
+	perr(ld, nat->blackhole_pos, "NAT64.Blackhole",
+	     "%s %s NAT64.Prefix %s; it must be the shorter routed prefix that holds it%s, or \"\" "
+	     "for none",
+	     inet_prefix_format(bh, a),
+	     same_prefix(bh, pfx)	     ? "is"
+	     : inet_prefix_overlaps(bh, pfx) ? "lies inside"
+					     : "does not contain",
+	     b, hint);
+}
+
 /* The rules of a NAT64 that is on. */
 static void check_nat64(struct config_loader *ld, const struct config *cfg)
 {
@@ -538,6 +615,8 @@ static void check_nat64(struct config_loader *ld, const struct config *cfg)
 			     "translated packets",
 			     pfx_str(&nat->pool4[i], a));
 	}
+	if (nat->blackhole.family)
+		check_blackhole(ld, nat);
 	for (size_t i = 0; i < tun->n_ipv6_local; i++)
 		if (inet_prefix_overlaps(&nat->prefix, &tun->ipv6_local[i]))
 			perr(ld, nat->prefix_pos, "NAT64.Prefix",

@@ -43,6 +43,10 @@ void net_prefix64_init(const struct ckey *k, void *base);
 void net_prefix64_parse(struct config_loader *ld, const struct ckey *k, void *base,
 			const struct cnode *n, const char *path);
 
+/* CKT_PREFIX6: an IPv6 prefix outside 200::/7 at k->off, "" for none (NAT64.Blackhole). */
+void net_prefix6_parse(struct config_loader *ld, const struct ckey *k, void *base,
+		       const struct cnode *n, const char *path);
+
 /* CKT_POOL4: NAT64.Pool4, IPv4 addresses or prefixes that must not overlap. */
 void net_pool4_parse(struct config_loader *ld, const struct ckey *k, void *base,
 		     const struct cnode *n, const char *path);

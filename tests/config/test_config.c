@@ -1,6 +1,7 @@
 /*
  * Tests for config/: golden files (tests/data/config/NN-name.{yaml,conf,json} with the exact
- * expected messages in .err, or the canonical YAML dump in .out and JSON dump in .out.json),
+ * expected messages in .err, or the canonical YAML dump in .out, JSON dump in .out.json and,
+ * for a file that loads with warnings, those in .warn),
  * the dump -> parse round trip in every format, byte equality with `yggdrasil -normaliseconf
  * -json` output captured from the real 0.5.12 binary, config/example.yaml and
  * config/minimal.yaml, and the YAML reader (config_yaml.c).
@@ -68,6 +69,9 @@ static const char *const error_cases[] = {
 	"43-addresses-bad.yaml",
 	"44-ygg-routing-off-disabled.yaml",
 	"45-remote6-covers-ygg.yaml",
+	"46-v03-refused.conf",
+	"47-blackhole-outside.yaml",
+	"48-blackhole-value.yaml",
 };
 /* clang-format on */
 
@@ -84,6 +88,8 @@ static const char *const ok_cases[] = {
 	"58-json-input.json",
 	"59-yggdrasilckr.conf",
 	"60-v03-tunnel.conf",
+	"61-v03-genconf.conf",
+	"62-blackhole.yaml",
 };
 /* clang-format on */
 
@@ -277,6 +283,9 @@ static bool cfg_equal(const struct config *a, const struct config *b)
 	     "Addresses");
 	SAME(na->is_enabled == nb->is_enabled && prefix_eq(&na->prefix, &nb->prefix),
 	     "NAT64 Enable/Prefix");
+	SAME(na->blackhole.family == nb->blackhole.family &&
+		 (!na->blackhole.family || prefix_eq(&na->blackhole, &nb->blackhole)),
+	     "NAT64.Blackhole");
 	SAME(na->n_pool4 == nb->n_pool4 && prefixes_eq(na->pool4, nb->pool4, na->n_pool4),
 	     "NAT64.Pool4");
 	SAME(na->port_min == nb->port_min && na->port_max == nb->port_max, "NAT64.PortRange");
@@ -349,6 +358,16 @@ Test(golden, valid_configs)
 		int r = load_data(&cfg, name, &msgs);
 
 		cr_expect_eq(r, 0, "%s: %s", name, msgs);
+		/* Warnings do not fail a load; a file that has any lists them in its .warn. */
+		if (data_exists(sibling(name, ".warn"))) {
+			char *warn = read_data(sibling(name, ".warn"), NULL);
+
+			cr_expect_neq(warn[0], '\0', "%s: empty .warn file", name);
+			cr_expect_str_eq(msgs, warn, "%s: warnings differ:\n%s", name, msgs);
+			free(warn);
+		} else {
+			cr_expect_str_eq(msgs, "", "%s: unexpected messages", name);
+		}
 		got = dump(&cfg, CONFIG_FMT_YAML, false);
 		cr_expect_str_eq(got, want, "%s: YAML dump differs:\n%s", name, got);
 		free(got);
@@ -521,11 +540,49 @@ Test(files, minimal_yaml_loads)
 	cr_expect(cfg.tunnel.is_enabled);
 	cr_expect(cfg.nat64.is_enabled);
 	cr_expect_str_eq(inet_prefix_format(&cfg.nat64.prefix, p), "2a04:5b80:300:4::/96");
+	cr_expect_eq(cfg.nat64.blackhole.family, 0, "the Blackhole example stays commented out");
+	cr_expect_str_eq(cfg.nat64.data_dir, "/var/lib/ygg64");
+	cr_expect_str_eq(msgs, "");
 	cr_expect_eq(cfg.tunnel.n_ipv4_local, 1);
 	cr_expect_eq(cfg.tunnel.n_ipv4_remote, 1);
 	round_trip_all(&cfg, "minimal.yaml");
+	free(msgs);
+	config_fini(&cfg);
+	/* Its commented Blackhole example is valid as it stands once uncommented. */
+	char *ex = strstr(buf, "  # Blackhole: ");
+
+	cr_assert_not_null(ex, "minimal.yaml lost its Blackhole example");
+	memmove(ex + 2, ex + 4, strlen(ex + 4) + 1);
+	cr_assert_eq(load_text(&cfg, "minimal.yaml", buf, strlen(buf), &msgs), 0, "%s", msgs);
+	cr_expect_str_eq(inet_prefix_format(&cfg.nat64.blackhole, p), "2a04:5b80:300:4::/64");
 	free(buf);
 	free(msgs);
+	config_fini(&cfg);
+}
+
+/* The YAML that docs/migrating.md gives for the seed loads as it stands, without a word. */
+Test(files, migrating_md_yaml_loads)
+{
+	char *doc = read_path(REPO_CONFIG "../docs/migrating.md", NULL), *msgs;
+	char *start = strstr(doc, "\n```yaml\n"), *end;
+	char p[INET_PREFIXSTRLEN_MAX];
+	struct config cfg;
+
+	cr_assert_not_null(start, "docs/migrating.md has no yaml block");
+	start += strlen("\n```yaml\n");
+	end = strstr(start, "\n```");
+	cr_assert_not_null(end);
+	end[1] = '\0';
+	cr_assert_eq(load_text(&cfg, "migrating.md", start, strlen(start), &msgs), 0, "%s", msgs);
+	cr_expect_str_eq(msgs, "");
+	cr_expect(cfg.tunnel.is_enabled && cfg.nat64.is_enabled);
+	cr_expect_str_eq(inet_prefix_format(&cfg.nat64.prefix, p), "2a04:5b80:300:4::/96");
+	cr_expect_str_eq(inet_prefix_format(&cfg.nat64.blackhole, p), "2a04:5b80:300:4::/64");
+	cr_expect_str_eq(cfg.nat64.data_dir, "/var/lib/ygg64");
+	cr_expect_str_eq(cfg.admin_listen, "unix:///run/ygg64/ygg64.sock");
+	cr_expect_eq(cfg.nat64.n_pool4, 0, "Pool4 defaults to 10.5.0.1, replacing tayga's pool");
+	free(msgs);
+	free(doc);
 	config_fini(&cfg);
 }
 
@@ -803,6 +860,238 @@ Test(loader, check_defaults_and_no_name_positions)
 	free(msgs);
 	cfg.tunnel.is_enabled = true;
 	cr_expect_eq(config_check(&cfg, "x", NULL), 0);
+	config_fini(&cfg);
+}
+
+/* NAT64.Blackhole: values checked while loading, and the rule joining it to NAT64.Prefix. */
+Test(loader, blackhole_values)
+{
+	static const char head[] = "TunnelRouting: {Enable: true, IPv4LocalSubnets: [10.5.0.1/32]}\n"
+				   "NAT64:\n  Enable: true\n  Prefix: 2a04:5b80:300:4::/96\n";
+	static const struct {
+		const char *value, *want; /* want NULL: accepted */
+		const char *stored;	  /* as dumped, when accepted */
+	} cases[] = {
+	    {"2a04:5b80:300:4::/64", NULL, "2a04:5b80:300:4::/64"},
+	    {"2a04:5b80:300::/48", NULL, "2a04:5b80:300::/48"},
+	    {"\"2a04:5b80:300:4::/95\"", NULL, "2a04:5b80:300:4::/95"},
+	    {"\"\"", NULL, ""},
+	    {"", NULL, ""},
+	    {"2a04:5b80:300:4::1/64",
+	     "t:5:14: NAT64.Blackhole: 2a04:5b80:300:4::1/64 has host bits set (did you mean "
+	     "2a04:5b80:300:4::/64?)\n", NULL},
+	    {"10.0.0.0/8", "t:5:14: NAT64.Blackhole: 10.0.0.0/8 is IPv4 where IPv6 is expected\n", NULL},
+	    {"300::/8",
+	     "t:5:14: NAT64.Blackhole: 300::/8 is inside 200::/7, Yggdrasil's own address space\n", NULL},
+	    {"200::/7",
+	     "t:5:14: NAT64.Blackhole: 200::/7 is inside 200::/7, Yggdrasil's own address space\n", NULL},
+	    {"::/0", "t:5:14: NAT64.Blackhole: ::/0 contains 200::/7, Yggdrasil's own address "
+		     "space\n", NULL},
+	    {"[2a04::/16]",
+	     "t:5:14: NAT64.Blackhole: expected an IP prefix such as 10.0.0.0/8, got a list\n", NULL},
+	    {"2a04:5b80:300:4::/96",
+	     "t:5:14: NAT64.Blackhole: 2a04:5b80:300:4::/96 is NAT64.Prefix 2a04:5b80:300:4::/96; "
+	     "it must be the shorter routed prefix that holds it, e.g. 2a04:5b80:300:4::/64, or "
+	     "\"\" for none\n", NULL},
+	    {"2a04:5b80:300:4::/112",
+	     "t:5:14: NAT64.Blackhole: 2a04:5b80:300:4::/112 lies inside NAT64.Prefix "
+	     "2a04:5b80:300:4::/96; it must be the shorter routed prefix that holds it, e.g. "
+	     "2a04:5b80:300:4::/64, or \"\" for none\n", NULL},
+	    {"2001:db8::/32",
+	     "t:5:14: NAT64.Blackhole: 2001:db8::/32 does not contain NAT64.Prefix "
+	     "2a04:5b80:300:4::/96; it must be the shorter routed prefix that holds it, e.g. "
+	     "2a04:5b80:300:4::/64, or \"\" for none\n", NULL},
+	};
+	char text[512], *msgs, *out, line[128];
+	struct config cfg;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s  Blackhole: %s\n", head, cases[i].value);
+		int r = load_text(&cfg, "t", text, strlen(text), &msgs);
+
+		if (cases[i].want) {
+			cr_expect_eq(r, -EINVAL, "%s accepted", cases[i].value);
+			cr_expect_str_eq(msgs, cases[i].want, "%s", cases[i].value);
+		} else {
+			cr_expect_eq(r, 0, "%s: %s", cases[i].value, msgs);
+			cr_expect_eq(cfg.nat64.blackhole.family, cases[i].stored[0] ? AF_INET6 : 0);
+			if (cases[i].stored[0])
+				snprintf(line, sizeof(line), "\n  Blackhole: %s\n", cases[i].stored);
+			else
+				snprintf(line, sizeof(line), "\n  Blackhole: \"\"\n");
+			out = dump(&cfg, CONFIG_FMT_YAML, false);
+			cr_expect(strstr(out, line), "%s: no \"%s\" in\n%s", cases[i].value, line, out);
+			free(out);
+			round_trip_all(&cfg, cases[i].value);
+		}
+		free(msgs);
+		config_fini(&cfg);
+	}
+	/* The rule joining it to Prefix holds only while NAT64 is on; the value checks always. */
+	static const char off[] = "NAT64: {Blackhole: \"2001:db8::/32\"}\n";
+	cr_expect_eq(load_text(&cfg, "t", off, strlen(off), &msgs), 0, "%s", msgs);
+	cr_expect_eq(cfg.nat64.blackhole.len, 32);
+	cr_expect_eq(cfg.nat64.blackhole_pos.line, 1);
+	cr_expect_eq(cfg.nat64.blackhole_pos.col, 20);
+	free(msgs);
+	config_fini(&cfg);
+	static const char off_bad[] = "NAT64: {Blackhole: \"300::/8\"}\n";
+	cr_expect_eq(load_text(&cfg, "t", off_bad, strlen(off_bad), &msgs), -EINVAL);
+	free(msgs);
+	config_fini(&cfg);
+}
+
+/* yggdrasil v0.3's identity: SigningPrivateKey is the Ed25519 key PrivateKey now names. */
+Test(loader, v03_signing_key)
+{
+	static const char sk[] = "68c9de575d801f80f6b1211a370055590b39bbc44cc4282cc17319b734a3c692"
+				 "6e3f34294a603140706d94d930f29d38e4fb16982b472dacef2428d18b964217";
+	char text[600], *msgs, *out, *again;
+	struct config cfg, back;
+	size_t n = 0;
+
+	/* Alone: it becomes PrivateKey, at its own position, with a warning that does not fail. */
+	snprintf(text, sizeof(text), "{\n  SigningPrivateKey: %s\n}\n", sk);
+	cr_assert_eq(load_text(&cfg, "t", text, strlen(text), &msgs), 0, "%s", msgs);
+	cr_assert_not_null(cfg.private_key);
+	cr_expect_str_eq(cfg.private_key, sk);
+	cr_expect_eq(cfg.private_key_pos.line, 2);
+	cr_expect_eq(cfg.private_key_pos.col, 22);
+	cr_expect(strstr(msgs, "t:2:22: warning: SigningPrivateKey: taken as PrivateKey"), "%s",
+		  msgs);
+	/* Normalised, it is an ordinary PrivateKey that reads back without a word. */
+	out = dump(&cfg, CONFIG_FMT_YAML, false);
+	cr_expect(strstr(out, sk) && !strstr(out, "Signing"), "%s", out);
+	cr_expect_eq(load_text(&back, "t", out, strlen(out), &again), 0);
+	cr_expect_str_eq(again, "");
+	cr_expect_str_eq(back.private_key, sk);
+	free(again);
+	free(out);
+	free(msgs);
+	config_fini(&back);
+	config_fini(&cfg);
+
+	/* PrivateKey (or PrivateKeyPath), in any order in the file, wins, without a warning. */
+	snprintf(text, sizeof(text), "{\n  SigningPrivateKey: %s\n  PrivateKey: %0128d\n}\n", sk, 0);
+	cr_assert_eq(load_text(&cfg, "t", text, strlen(text), &msgs), 0, "%s", msgs);
+	cr_expect_eq(strspn(cfg.private_key, "0"), 128);
+	cr_expect_eq(cfg.private_key_pos.line, 3);
+	cr_expect_str_eq(msgs, "");
+	free(msgs);
+	config_fini(&cfg);
+	snprintf(text, sizeof(text), "{\n  SigningPrivateKey: %s\n  PrivateKeyPath: /k.pem\n}\n",
+		 sk);
+	cr_assert_eq(load_text(&cfg, "t", text, strlen(text), &msgs), 0, "%s", msgs);
+	cr_expect_null(cfg.private_key);
+	cr_expect_str_eq(msgs, "");
+	free(msgs);
+	config_fini(&cfg);
+
+	/* Its form is checked, and the secret is never echoed. */
+	snprintf(text, sizeof(text), "{\n  SigningPrivateKey: %.126sxy\n}\n", sk);
+	cr_expect_eq(load_text(&cfg, "t", text, strlen(text), &msgs), -EINVAL);
+	cr_expect_str_eq(msgs, "t:2:22: SigningPrivateKey: a private key (seed and public key) "
+			       "has a non-hexadecimal character at offset 126\n");
+	cr_expect_null(cfg.private_key);
+	free(msgs);
+	config_fini(&cfg);
+	snprintf(text, sizeof(text), "{\n  EncryptionPrivateKey: %.63sz\n}\n", sk);
+	cr_expect_eq(load_text(&cfg, "t", text, strlen(text), &msgs), -EINVAL);
+	cr_expect_null(strstr(msgs, "68c9de"), "%s", msgs);
+	free(msgs);
+	config_fini(&cfg);
+
+	/* Without a v0.3 key field, remote subnets get no warning (60-v03-tunnel.conf too). */
+	static const char plain[] =
+	    "{ TunnelRouting: { Enable: true, IPv4RemoteSubnets: "
+	    "{ \"10.0.0.0/8\": \"8a9b0c1d2e3f405162738495a6b7c8d9eafb0c1d2e3f405162738495a6b7c8d9\" } } }\n";
+	cr_expect_eq(load_text(&cfg, "t", plain, strlen(plain), &msgs), 0);
+	cr_expect_str_eq(msgs, "");
+	free(msgs);
+	config_fini(&cfg);
+	/* With one, each remote subnet of either family gets one. */
+	snprintf(text, sizeof(text),
+		 "{ SigningPublicKey: %.64s\n  TunnelRouting: { IPv6RemoteSubnets: "
+		 "{ \"2001:db8:7::/48\": \"%.64s\" } } }\n",
+		 sk + 64, sk + 64);
+	cr_expect_eq(load_text(&cfg, "t", text, strlen(text), &msgs), 0);
+	for (const char *p = msgs; (p = strstr(p, "warning: ")); p++)
+		n++;
+	cr_expect_eq(n, 1, "%s", msgs);
+	cr_expect(strstr(msgs, "t:2:41: warning: TunnelRouting.IPv6RemoteSubnets[\"2001:db8:7::/48\"]: "
+			       "this file has yggdrasil v0.3 keys (SigningPublicKey at 1:21)"),
+		  "%s", msgs);
+	free(msgs);
+	config_fini(&cfg);
+}
+
+/* v0.3's other keys: dropped at their "off" value, refused (saying what to do) otherwise. */
+Test(loader, v03_other_keys)
+{
+	static const char *const dropped[] = {
+	    "AllowedEncryptionPublicKeys: []",
+	    "AllowedEncryptionPublicKeys: null",
+	    "LinkLocalTCPPort: 0",
+	    "IfTAPMode: false",
+	    "SessionFirewall: { Enable: false, AllowFromDirect: true }",
+	    "SessionFirewall: { AllowFromRemote: false }",
+	    "sessionfirewall: { enable: false }",
+	    "SwitchOptions: { MaxTotalQueueSize: 4194304 }",
+	    "EncryptionPublicKey: 3ba91b5ee2fc3dbb4ab50a4f4b7c0b3bc4e8a2c4bf1aee6f8f7f5d3a61c7a92d",
+	};
+	static const char *const refused[] = {
+	    ("AllowedEncryptionPublicKeys: "
+	     "[\"3ba91b5ee2fc3dbb4ab50a4f4b7c0b3bc4e8a2c4bf1aee6f8f7f5d3a61c7a92d\"]"),
+	    "LinkLocalTCPPort: 9001",
+	    "LinkLocalTCPPort: [1]",
+	    "IfTAPMode: true",
+	    "SessionFirewall: { Enable: true }",
+	    "SessionFirewall: [1]",
+	    "EncryptionPublicKey: 3ba9",
+	};
+	struct config cfg, def;
+	char text[256], *msgs, *a, *b;
+
+	config_init(&def);
+	a = dump(&def, CONFIG_FMT_YAML, false);
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		snprintf(text, sizeof(text), "{\n  %s\n}\n", dropped[i]);
+		cr_expect_eq(load_text(&cfg, "t", text, strlen(text), &msgs), 0, "%s: %s",
+			     dropped[i], msgs);
+		b = dump(&cfg, CONFIG_FMT_YAML, false);
+		cr_expect_str_eq(b, a, "%s changed the config", dropped[i]);
+		free(b);
+		free(msgs);
+		config_fini(&cfg);
+	}
+	free(a);
+	config_fini(&def);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(text, sizeof(text), "{\n  %s\n}\n", refused[i]);
+		cr_expect_eq(load_text(&cfg, "t", text, strlen(text), &msgs), -EINVAL, "%s accepted",
+			     refused[i]);
+		cr_expect(!strncmp(msgs, "t:2:", 4) && !strchr(msgs, '\n')[1], "%s: %s", refused[i],
+			  msgs);
+		free(msgs);
+		config_fini(&cfg);
+	}
+	/* v0.3's MulticastInterfaces, a list of regexes: the default entry with each Regex. */
+	static const char mc[] =
+	    "{ MulticastInterfaces: [ \"eth.*\", { Regex: \"wg0\", Beacon: false } ] }";
+	cr_assert_eq(load_text(&cfg, "t", mc, strlen(mc), &msgs), 0, "%s", msgs);
+	cr_assert_eq(cfg.n_mcast, 2);
+	cr_expect_str_eq(cfg.mcast[0].regex, "eth.*");
+	cr_expect(cfg.mcast[0].beacon && cfg.mcast[0].listen);
+	cr_expect_str_eq(cfg.mcast[0].password, "");
+	cr_expect_str_eq(cfg.mcast[1].regex, "wg0");
+	cr_expect_not(cfg.mcast[1].beacon);
+	free(msgs);
+	config_fini(&cfg);
+	static const char mc_bad[] = "{ MulticastInterfaces: [ \"eth(\" ] }";
+	cr_expect_eq(load_text(&cfg, "t", mc_bad, strlen(mc_bad), &msgs), -EINVAL);
+	cr_expect(strstr(msgs, "MulticastInterfaces[0]: not a valid regular expression"), "%s",
+		  msgs);
+	free(msgs);
 	config_fini(&cfg);
 }
 
