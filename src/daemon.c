@@ -33,10 +33,13 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,6 +50,7 @@
 #include "core/core.h"
 #include "fwd/fwd.h"
 #include "crypto/keys.h"
+#include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/inet.h"
 #include "lib/log.h"
@@ -60,6 +64,12 @@
  * tailroom; the pool is allocated once and pages that are never used are never touched.
  */
 enum { DAEMON_POOL_PKTS = 256 };
+/*
+ * The NAT64's state on disk (G 54): DataDir/DAEMON_SNAP_FILE, written every DAEMON_SNAP_EVERY
+ * seconds and at stop.
+ */
+#define DAEMON_SNAP_FILE "nat64-state.msgpack"
+enum { DAEMON_SNAP_EVERY = 30, PATH_MAX_DAEMON = 4096 };
 /* Packets for the NAT64 that may wait while it runs (run_stage): errors about its output. */
 enum { DAEMON_NAT64_LATER = 64 };
 
@@ -80,9 +90,9 @@ struct daemon {
 	uv_signal_t sigterm;
 	unsigned open_handles;
 	bool is_stopping;
-	bool core_open;  /* core_start ran: core_close must run before core_free */
+	bool core_open;	 /* core_start ran: core_close must run before core_free */
 	bool admin_open; /* likewise for the admin socket */
-	bool tun_open;   /* likewise for the TUN */
+	bool tun_open;	 /* likewise for the TUN */
 
 	const struct config *cfg;
 	struct keypair *kp;
@@ -107,6 +117,10 @@ struct daemon {
 	struct inet_prefix own_pool;
 	bool in_nat64;
 	struct pkt_queue nat64_later;
+	/* its snapshot: the path (NULL: DataDir ""), armed once the old one was read */
+	char *snap_path;
+	bool is_snap_armed;
+	unsigned snap_ticks;
 	/* where each packet goes next (fwd.h) */
 	struct fwd fwd;
 };
@@ -159,8 +173,8 @@ static void sd_notify_state(const char *state)
 		sa.sun_path[0] = '\0';
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-			     len) < 0)
+	if (fd < 0 ||
+	    sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
 		log_warn_errno(-errno, "sd_notify %s to %s", state, path);
 	if (fd >= 0)
 		close(fd);
@@ -520,11 +534,125 @@ static int start_tunnel(struct daemon *d)
 
 /* ---- NAT64, plain mode ---- */
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void snap_id(const struct daemon *d, struct nat64_snap_id *id)
+{
+	memcpy(id->key, d->key, sizeof(id->key));
+	memcpy(id->prefix, d->nat_cfg.prefix.addr, sizeof(id->prefix));
+	id->prefix_len = d->nat_cfg.prefix.len;
+}
+
+/* Writes the snapshot (G 54); at stop (is_final) the count is logged. */
+static void snap_save(struct daemon *d, bool is_final)
+{
+	struct nat64_snap_id id;
+	struct nat64_info ni;
+	uint8_t *buf = NULL;
+	size_t len = 0, n = 0;
+	int r;
+
+	snap_id(d, &id);
+	r = nat64_snap_encode(d->nat64, &id, uv_now(&d->loop), wall_ms(), &buf, &len);
+	if (r == 0)
+		r = file_write_atomic(d->snap_path, buf, len);
+	free(buf);
+	if (r < 0) {
+		log_warn_errno(r, "NAT64: cannot save the state to %s", d->snap_path);
+		return;
+	}
+	nat64_get_info(d->nat64, &ni);
+	for (int p = 0; p < NAT64_NPROTO; p++)
+		n += ni.table.sessions[p];
+	if (is_final)
+		log_info("NAT64: saved %zu sessions to %s", n, d->snap_path);
+	else
+		log_debug("NAT64: saved %zu sessions to %s (%zu bytes)", n, d->snap_path, len);
+}
+
+/*
+ * Reads the snapshot back, before the TUN carries traffic (the loop has not run yet). One
+ * that cannot be used is reported and kept aside as PATH.bad for a look, never fatal.
+ */
+static void snap_restore(struct daemon *d)
+{
+	struct nat64_snap_id id;
+	struct nat64_snap_stats st;
+	char err[256] = "", bad[PATH_MAX_DAEMON];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint64_t wall = wall_ms();
+	int r;
+
+	d->is_snap_armed = true;
+	r = file_read_all(d->snap_path, NAT64_SNAP_MAX, &buf, &len);
+	if (r == -ENOENT) {
+		log_info("NAT64: no saved state in %s yet", d->snap_path);
+		return;
+	}
+	if (r < 0) {
+		snprintf(err, sizeof(err), "%s",
+			 r == -EFBIG ? "larger than the most a snapshot may be" : strerror(-r));
+	} else {
+		snap_id(d, &id);
+		uv_update_time(&d->loop);
+		r = nat64_snap_restore(d->nat64, &id, buf, len, uv_now(&d->loop), wall, &st, err,
+				       sizeof(err));
+	}
+	free(buf);
+	if (r < 0) {
+		snprintf(bad, sizeof(bad), "%s.bad", d->snap_path);
+		log_warn("NAT64: ignoring %s: %s; starting with empty tables (the file is kept as "
+			 "%s)",
+			 d->snap_path, err, bad);
+		if (rename(d->snap_path, bad) < 0)
+			log_warn_errno(-errno, "NAT64: cannot rename %s", d->snap_path);
+		return;
+	}
+	log_info("NAT64: restored %zu of %zu sessions from %s (%zu expired, %zu refused), saved "
+		 "%llu s ago",
+		 st.restored, st.sessions, d->snap_path, st.expired, st.refused,
+		 (unsigned long long)(wall > st.saved ? (wall - st.saved) / 1000 : 0));
+}
+
+/* DataDir: made (0700) when missing, as systemd's StateDirectory would. */
+static int snap_setup(struct daemon *d)
+{
+	const char *dir = d->cfg->nat64.data_dir;
+	size_t n;
+
+	if (!dir || !*dir)
+		return 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_error_errno(-errno, "NAT64.DataDir %s: cannot create it", dir);
+		return -errno;
+	}
+	n = strlen(dir) + sizeof("/" DAEMON_SNAP_FILE);
+	if (n + sizeof(".bad") > PATH_MAX_DAEMON) {
+		log_error("NAT64.DataDir %s: too long a path", dir);
+		return -ENAMETOOLONG;
+	}
+	d->snap_path = xmalloc(n);
+	snprintf(d->snap_path, n, "%s/%s", dir, DAEMON_SNAP_FILE);
+	snap_restore(d);
+	return 0;
+}
+
 static void on_nat64_tick(uv_timer_t *h)
 {
 	struct daemon *d = h->data;
 
 	nat64_tick(d->nat64, uv_now(&d->loop));
+	if (d->snap_path && d->is_snap_armed && ++d->snap_ticks >= DAEMON_SNAP_EVERY) {
+		d->snap_ticks = 0;
+		snap_save(d, false);
+	}
 }
 
 /*
@@ -626,12 +754,18 @@ static int start_nat64(struct daemon *d)
 	r = tun_add_route(d->tun, &c->prefix, NULL);
 	if (r < 0)
 		return r;
+	/* NAT64.Blackhole: the rest of the routed prefix, as the seed did by hand */
+	if (c->blackhole.family == AF_INET6 && (r = tun_add_blackhole(d->tun, &c->blackhole)) < 0)
+		return r;
 	for (size_t i = 0; i < c->n_pool4; i++) {
 		if (c->pool4[i].len == 32 && is_host_address(c->pool4[i].addr))
 			continue; /* the host's: its packets reach us from the overlay (fused) */
 		if ((r = tun_add_route(d->tun, &c->pool4[i], NULL)) < 0)
 			return r;
 	}
+	r = snap_setup(d);
+	if (r < 0)
+		return r;
 	r = uv_timer_init(&d->loop, &d->nat64_timer);
 	if (r < 0)
 		return r;
@@ -660,10 +794,6 @@ static int check_unbuilt(const struct config *cfg)
 {
 	size_t nmc = 0;
 
-	if (cfg->nat64.is_enabled && cfg->nat64.data_dir && cfg->nat64.data_dir[0])
-		log_warn("NAT64.DataDir is %s, but saving mappings across restarts is not built "
-			 "yet: nothing is written there, and a restart forgets every mapping",
-			 cfg->nat64.data_dir);
 	for (size_t i = 0; i < cfg->n_mcast; i++)
 		nmc += cfg->mcast[i].beacon || cfg->mcast[i].listen;
 	if (nmc)
@@ -820,6 +950,8 @@ void daemon_stop(struct daemon *d)
 		return;
 	d->is_stopping = true;
 	sd_notify_state("STOPPING=1");
+	if (d->nat64 && d->is_snap_armed)
+		snap_save(d, true); /* before anything closes: the tables are whole */
 	if (d->admin_open)
 		admin_close(d->admin, on_module_closed, d);
 	if (d->core_open)
@@ -866,6 +998,7 @@ void daemon_free(struct daemon *d)
 	tun_free(d->tun);
 	pkt_queue_purge(&d->nat64_later);
 	nat64_free(d->nat64);
+	free(d->snap_path);
 	r = uv_loop_close(&d->loop);
 	if (r < 0)
 		log_error("uv_loop_close: %s", uv_strerror(r));
