@@ -897,3 +897,38 @@ transfer_via() {
 		fail "the $kb KiB received differ from what was sent ($(stat -c %s "$dst") bytes arrived)"
 	rm -f "$src" "$dst"
 }
+
+# --- nodes awaited on -notifyfd (t_nat64_fused) ------------------------------------------------
+
+declare -gA NODE_LOG_FROM=()
+
+# sut_start_ready NAME NS [VAR=VALUE...]: starts $YGG64_BIN with the node's node_conf config
+# (JSON) in namespace NS with -notifyfd (and the environment variables given), and waits (15 s
+# at most) for the readiness line it writes once its TUN, addresses and routes are in place, as
+# nat64_start does for its YAML configs. Recorded like node_start's nodes; NODE_LOG_FROM[NAME]
+# is the first line of NAME's log that belongs to this start (node_log_since).
+sut_start_ready() {
+	local name="$1" ns="$2" fifo="$T_TMP/$1.ready" log
+	shift 2
+	rm -f "$fifo" "$(node_sock "$name")"
+	mkfifo "$fifo"
+	log="$(node_log "$name")"
+	[[ -n "${NODE_NS[$name]:-}" ]] || NODE_NAMES+=("$name")
+	NODE_NS[$name]="$ns"
+	NODE_IMPL[$name]="sut:$(basename "$YGG64_BIN")"
+	echo "# start $name (ygg64, -notifyfd) in namespace $ns" >>"$log"
+	NODE_LOG_FROM[$name]="$(wc -l <"$log")"
+	ip netns exec "$(ns_name "$ns")" env "$@" "$YGG64_BIN" \
+		-useconffile "$(node_conf_file "$name")" -notifyfd 3 3>"$fifo" >>"$log" 2>&1 &
+	NODE_PID[$name]=$!
+	T_PIDS+=("${NODE_PID[$name]}")
+	if ! read -r -t 15 _ <"$fifo"; then
+		kill -0 "${NODE_PID[$name]}" 2>/dev/null || fail "$name (ygg64) exited before it was ready"
+		fail "$name (ygg64) wrote no readiness line to -notifyfd within 15 s"
+	fi
+	rm -f "$fifo"
+}
+
+# node_log_since NAME: the lines NAME logged since its last sut_start_ready (until now, so also
+# what it logged when it stopped).
+node_log_since() { tail -n "+$((${NODE_LOG_FROM[$1]:-0} + 1))" "$(node_log "$1")"; }
