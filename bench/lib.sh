@@ -1,5 +1,5 @@
-# bench/lib.sh — sourced by bench/overlay.sh, bench/nat64.sh and bench/idle.sh (benchmarks,
-# not tests: they measure and print, they assert nothing about speed).
+# bench/lib.sh — sourced by bench/overlay.sh, bench/nat64.sh, bench/fused.sh and bench/idle.sh
+# (benchmarks, not tests: they measure and print, they assert nothing about speed).
 #
 # Reuses the integration harness (tests/integration/lib.sh + netns.sh): namespaces y64<pid>-N
 # with veths created inside them, nodes started from patched `yggdrasil -genconf -json`

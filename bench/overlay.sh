@@ -122,8 +122,6 @@ udp_step() {
 	blog "$1 $5 rx $U_RX kpps, loss $U_LOSS %"
 }
 
-lossy() { awk -v l="$1" 'BEGIN { exit !(l >= 1) }'; }
-
 # udp_bare: the unpaced UDP rate of iperf3 alone, over the first pair's veth (no overlay).
 udp_bare() {
 	local out rep
@@ -335,17 +333,7 @@ pair_down() {
 }
 
 # --- the table ---------------------------------------------------------------------------------
-# fig GROUP TEST METRIC: the median or "-"; ratio A B: A / B; sum2 A B: A + B.
-fig() { local v; v="$(median "$@")"; echo "${v:--}"; }
-# info_get KEY: a setting of the run, as recorded ("run info KEY VALUE").
-info_get() {
-	awk -F'\t' -v k="$1" '$1 == "run" && $2 == "info" && $3 == k { v = $4 } END { print v }' \
-		"$BENCH_OUT/results.tsv"
-}
-ratio() {
-	awk -v a="$1" -v b="$2" \
-		'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
-}
+# fig, info_get, ratio and lossy are lib.sh's; sum2 A B: A + B.
 sum2() {
 	awk -v a="$1" -v b="$2" \
 		'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) print a + b; else print "-" }'
