@@ -944,12 +944,32 @@ static void on_module_closed(void *arg)
 	d->open_handles--;
 }
 
+/* The data path's totals, once at stop: every origin -> stage that carried a packet. */
+static void log_fwd(const struct daemon *d)
+{
+	static const char *const origins[FWD_NORIGINS] = {"tun", "overlay", "nat64"};
+	char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int o = 0; o < FWD_NORIGINS; o++)
+		for (int s = 0; s < FWD_NSTAGES; s++)
+			if (d->fwd.n[o][s] && n < sizeof(buf))
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s->%s %llu",
+						      n ? ", " : "", origins[o], fwd_stage_name(s),
+						      (unsigned long long)d->fwd.n[o][s]);
+	if (n)
+		log_info("Data path: %s (malformed %llu)", buf,
+			 (unsigned long long)d->fwd.dropped[FWD_D_MALFORMED]);
+}
+
 void daemon_stop(struct daemon *d)
 {
 	if (d->is_stopping)
 		return;
 	d->is_stopping = true;
 	sd_notify_state("STOPPING=1");
+	log_fwd(d);
 	if (d->nat64 && d->is_snap_armed)
 		snap_save(d, true); /* before anything closes: the tables are whole */
 	if (d->admin_open)

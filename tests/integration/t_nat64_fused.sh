@@ -33,7 +33,9 @@
 #     connection from start to end, SHA-256 intact;
 #  9. a snapshot of garbage, then a truncated copy of a real one: each start logs
 #     "NAT64: ignoring <path>: ...", R stays up and C's ping gets through again;
-# 10. after the final SIGTERM R's TUN and its routes (the blackhole too) are gone.
+# 10. after the final SIGTERM R's TUN and its routes (the blackhole too) are gone, and its
+#     data-path totals show IPv4 carried NAT64 -> tunnel and overlay -> NAT64, none via the
+#     kernel (no TUN -> NAT64 4to6).
 . "$(dirname "$0")/lib.sh"
 need_yggdrasil
 need_root_netns
@@ -458,4 +460,11 @@ node_stop r
 	-z "$(ns_exec r ip -6 route show type blackhole)" ]] ||
 	fail "after SIGTERM R still routes: $(kernel_state)"
 pass "after SIGTERM R's $IFN is gone with its routes to 10.0.0.0/8 and $PREFIX, and the blackhole"
+# The last R's totals per origin -> stage (fwd): translated IPv4 went straight into tunnel
+# routing and the replies from the overlay straight into the NAT64, never through the kernel.
+dp="$(node_log_since r | grep -o 'Data path: .*' || true)"
+grep -qE 'nat64->tunnel [1-9]' <<<"$dp" && grep -qE 'overlay->nat64_4to6 [1-9]' <<<"$dp" &&
+	grep -qE 'tun->nat64_6to4 [1-9]' <<<"$dp" && ! grep -q 'tun->nat64_4to6' <<<"$dp" ||
+	fail "R's data path at stop: '$dp'"
+pass "R's data path at stop: $dp"
 done_ok
