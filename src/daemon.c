@@ -959,8 +959,9 @@ static void log_fwd(const struct daemon *d)
 						      n ? ", " : "", origins[o], fwd_stage_name(s),
 						      (unsigned long long)d->fwd.n[o][s]);
 	if (n)
-		log_info("Data path: %s (malformed %llu)", buf,
-			 (unsigned long long)d->fwd.dropped[FWD_D_MALFORMED]);
+		log_info("Data path: %s (malformed %llu, dropped with the NAT64 busy %llu)", buf,
+			 (unsigned long long)d->fwd.dropped[FWD_D_MALFORMED],
+			 (unsigned long long)d->nat64_later.drops);
 }
 
 void daemon_stop(struct daemon *d)
