@@ -204,11 +204,76 @@ static bool check_ifname(struct config_loader *ld, const struct cnode *n, const 
 	return false;
 }
 
+/*
+ * glibc's regcomp copies the tree of a repeated group once per repetition it must track, so
+ * stacked or nested repetitions cost memory exponentially ("a++++++++++++++++++++" takes
+ * gigabytes; the config fuzzer found it). An interface name pattern needs few: the product of
+ * every operator's multiplicity (2 for * + ?, the largest bound + 1 for {n,m}) is capped, and
+ * so is the length. Bracket expressions and escaped characters are skipped.
+ */
+enum { REGEX_LEN_MAX = 256, REGEX_WEIGHT_MAX = 4096 };
+
+static bool regex_is_tame(const char *s)
+{
+	unsigned long w = 1;
+
+	if (strlen(s) > REGEX_LEN_MAX)
+		return false;
+	for (const char *p = s; *p; p++) {
+		unsigned long m = 1;
+
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				break; /* unmatched: regcomp says so */
+		} else if (*p == '*' || *p == '+' || *p == '?') {
+			m = 2;
+		} else if (*p == '{') {
+			unsigned long v = 0, hi = 0;
+
+			for (p++; *p && *p != '}'; p++) {
+				if (*p >= '0' && *p <= '9') {
+					v = v * 10 + (unsigned long)(*p - '0');
+					if (v > REGEX_WEIGHT_MAX)
+						return false;
+				} else {
+					v = 0;
+				}
+				hi = v > hi ? v : hi;
+			}
+			if (!*p)
+				break;
+			m = hi + 1;
+		}
+		w *= m;
+		if (w > REGEX_WEIGHT_MAX)
+			return false;
+	}
+	return true;
+}
+
 static bool check_regex(struct config_loader *ld, const struct cnode *n, const char *path)
 {
 	regex_t re;
 	char why[128];
-	int r = regcomp(&re, n->str, REG_EXTENDED | REG_NOSUB);
+	int r;
+
+	if (!regex_is_tame(n->str)) {
+		nerr(ld, n, path,
+		     "a regular expression of at most %d characters with few repetitions is "
+		     "expected (this one would take too much memory to compile)",
+		     REGEX_LEN_MAX);
+		return false;
+	}
+	r = regcomp(&re, n->str, REG_EXTENDED | REG_NOSUB);
 
 	if (!r) {
 		regfree(&re);

@@ -1093,6 +1093,26 @@ Test(loader, v03_other_keys)
 		  msgs);
 	free(msgs);
 	config_fini(&cfg);
+	/* Stacked or nested repetitions cost regcomp exponential memory: refused before. */
+	static const char *const wild[] = {
+	    "{ MulticastInterfaces: [ \"N++++++++++++++++++++++A\" ] }",
+	    "{ MulticastInterfaces: [ \"((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\" ] }",
+	    "{ MulticastInterfaces: [ \"((a{1,255}){1,255}){1,255}\" ] }",
+	    "{ MulticastInterfaces: [ \"a{99999999999999999999}\" ] }",
+	};
+	for (size_t i = 0; i < sizeof(wild) / sizeof(wild[0]); i++) {
+		cr_expect_eq(load_text(&cfg, "t", wild[i], strlen(wild[i]), &msgs), -EINVAL, "%s",
+			     wild[i]);
+		cr_expect(strstr(msgs, "would take too much memory"), "%s", msgs);
+		free(msgs);
+		config_fini(&cfg);
+	}
+	/* What interface patterns look like stays accepted. */
+	static const char tame[] = "{ MulticastInterfaces: [ \"^(eth|en[opsx])[0-9a-z]+$\", "
+				   "\"wg[0-9]{1,3}\", \"[+*]x?\" ] }";
+	cr_expect_eq(load_text(&cfg, "t", tame, strlen(tame), &msgs), 0, "%s", msgs);
+	free(msgs);
+	config_fini(&cfg);
 }
 
 /* ---- the YAML reader ---- */
