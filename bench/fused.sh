@@ -200,36 +200,16 @@ path_check() {
 
 # measure TEST: one test (ping, tcp1, tcp1r) on every path, taking turns run by run.
 measure() {
-	local t="$1" rep p out t0 g args
+	local t="$1" rep p args
 	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
 		for p in $BENCH_PATHS; do
 			path_use "$p"
 			case "$t" in
-			ping)
-				((rep > 1)) || ns_exec "$PC" ping -6 -n -q -c 3 -i 0.2 -W 2 "$PDST" \
-					>/dev/null 2>&1 || true
-				out="$(ns_exec "$PC" timeout 30 ping -6 -n -q -c 40 -i 0.05 -W 2 "$PDST" \
-					2>&1 || true)"
-				g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
-				[[ -n "$g" ]] && rec "$p" ping rtt_ms "$g"
-				blog "$p ping run $rep: ${g:-FAILED} ms"
-				;;
+			ping) ping_rtt "$p" "$PC" "$PDST" "$rep" ;;
 			tcp1 | tcp1r)
 				args=(-P 1)
 				[[ "$t" == tcp1 ]] || args+=(-R)
-				out="$BENCH_OUT/raw/$p.$t.$rep.json"
-				wait_quiet
-				ticks_mark "$p"
-				t0="$(now_s)"
-				if iperf "$PS" "$PBIND" "$PC" "$PDST" "$out" -t "$BENCH_T" "${args[@]}"; then
-					ticks_rec "$p" "$t" "$(since "$t0")" "$(jq '.end.sum_received.bytes' "$out")"
-					g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
-					rec "$p" "$t" gbps "$g"
-					blog "$p $t run $rep: $(printf '%.3f' "$g") Gbit/s"
-				else
-					blog "$p $t run $rep: iperf3 failed:" \
-						"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
-				fi
+				tcp_rate "$p" "$t" "$rep" "$PS" "$PBIND" "$PC" "$PDST" "${args[@]}"
 				;;
 			esac
 		done

@@ -129,7 +129,7 @@ tree_converged() {
 
 # iperf NS-SERVER BIND NS-CLIENT DST OUT ARGS...: one iperf3 run (BENCH_T seconds unless ARGS
 # say -t), its server in NS-SERVER bound to BIND ("" for any address); JSON in OUT. Returns 1
-# when iperf3 produced no result. Used by overlay.sh and nat64.sh.
+# when iperf3 produced no result. Used by overlay.sh, nat64.sh and fused.sh.
 iperf() {
 	local nss="$1" bind="$2" nsc="$3" dst="$4" out="$5" spid i
 	shift 5
@@ -291,4 +291,38 @@ ratio() {
 fmt() {
 	awk -v v="$1" 'BEGIN { if (v !~ /^[0-9.]+$/) { print "-"; exit }
 		printf (v >= 100 ? "%.0f" : (v >= 10 ? "%.1f" : "%.3g")), v }'
+}
+
+# ping_rtt GROUP NS DST REP: the RTT from NS to DST (40 pings 50 ms apart, the first run after
+# 3 warm-up pings for neighbours, keys and sessions), recorded as GROUP ping rtt_ms. The
+# ping and tcp tests of overlay.sh, nat64.sh and fused.sh.
+ping_rtt() {
+	local g out
+	(($4 > 1)) || ns_exec "$2" ping "$(ip_fam "$3")" -n -q -c 3 -i 0.2 -W 2 "$3" \
+		>/dev/null 2>&1 || true
+	out="$(ns_exec "$2" timeout 30 ping "$(ip_fam "$3")" -n -q -c 40 -i 0.05 -W 2 "$3" \
+		2>&1 || true)"
+	g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
+	[[ -n "$g" ]] && rec "$1" ping rtt_ms "$g"
+	blog "$1 ping run $4: ${g:-FAILED} ms"
+}
+
+# tcp_rate GROUP TEST REP NS-SERVER BIND NS-CLIENT DST IPERF-ARGS...: one iperf3 run of
+# BENCH_T seconds between the script's ticks_mark GROUP and ticks_rec GROUP TEST SECONDS BYTES
+# (scripts that count no bytes ignore the fourth), recorded as GROUP TEST gbps.
+tcp_rate() {
+	local x="$1" t="$2" rep="$3" out="$BENCH_OUT/raw/$1.$2.$3.json" t0 g
+	shift 3
+	wait_quiet
+	ticks_mark "$x"
+	t0="$(now_s)"
+	if iperf "$1" "$2" "$3" "$4" "$out" -t "$BENCH_T" "${@:5}"; then
+		ticks_rec "$x" "$t" "$(since "$t0")" "$(jq '.end.sum_received.bytes' "$out")"
+		g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
+		rec "$x" "$t" gbps "$g"
+		blog "$x $t run $rep: $(printf '%.3f' "$g") Gbit/s"
+	else
+		blog "$x $t run $rep: iperf3 failed:" \
+			"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
+	fi
 }

@@ -176,39 +176,19 @@ xlat_up() {
 
 # measure TEST: one test (ping, tcp1, tcp1r, tcp4) on every translator, taking turns run by run.
 measure() {
-	local t="$1" rep x out t0 g args
+	local t="$1" rep x args
 	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
 		for x in $BENCH_XLATS; do
 			xlat_use "$x"
 			case "$t" in
-			ping)
-				((rep > 1)) || ns_exec "$XC" ping -6 -n -q -c 3 -i 0.2 -W 2 "$XDST" \
-					>/dev/null 2>&1 || true
-				out="$(ns_exec "$XC" timeout 30 ping -6 -n -q -c 40 -i 0.05 -W 2 "$XDST" \
-					2>&1 || true)"
-				g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
-				[[ -n "$g" ]] && rec "$x" ping rtt_ms "$g"
-				blog "$x ping run $rep: ${g:-FAILED} ms"
-				;;
+			ping) ping_rtt "$x" "$XC" "$XDST" "$rep" ;;
 			tcp1 | tcp1r | tcp4)
 				case "$t" in
 				tcp1) args=(-P 1) ;;
 				tcp1r) args=(-P 1 -R) ;;
 				tcp4) args=(-P 4) ;;
 				esac
-				out="$BENCH_OUT/raw/$x.$t.$rep.json"
-				wait_quiet
-				ticks_mark "$x"
-				t0="$(now_s)"
-				if iperf "$XS" "$XBIND" "$XC" "$XDST" "$out" -t "$BENCH_T" "${args[@]}"; then
-					ticks_rec "$x" "$t" "$(since "$t0")"
-					g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
-					rec "$x" "$t" gbps "$g"
-					blog "$x $t run $rep: $(printf '%.3f' "$g") Gbit/s"
-				else
-					blog "$x $t run $rep: iperf3 failed:" \
-						"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
-				fi
+				tcp_rate "$x" "$t" "$rep" "$XS" "$XBIND" "$XC" "$XDST" "${args[@]}"
 				;;
 			esac
 		done

@@ -281,35 +281,13 @@ pair_up() {
 
 # measure TEST: one test (ping, tcp1, tcp4) on every pair, the pairs taking turns run by run.
 measure() {
-	local t="$1" rep p out t0 g
+	local t="$1" rep p
 	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
 		for p in $BENCH_PAIRS; do
 			pair_use "$p"
 			case "$t" in
-			ping)
-				((rep > 1)) || ns_exec "$PS1" ping "$(ip_fam "$PA2")" -n -q -c 3 -i 0.2 \
-					-W 2 "$PA2" >/dev/null 2>&1 || true
-				out="$(ns_exec "$PS1" timeout 30 ping "$(ip_fam "$PA2")" -n -q -c 40 \
-					-i 0.05 -W 2 "$PA2" 2>&1 || true)"
-				g="$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' <<<"$out")"
-				[[ -n "$g" ]] && rec "$p" ping rtt_ms "$g"
-				blog "$p ping run $rep: ${g:-FAILED} ms"
-				;;
-			tcp1 | tcp4)
-				out="$BENCH_OUT/raw/$p.$t.$rep.json"
-				wait_quiet
-				ticks_mark "$p"
-				t0="$(now_s)"
-				if iperf "$PS2" "" "$PS1" "$PA2" "$out" -t "$BENCH_T" -P "${t#tcp}"; then
-					ticks_rec "$p" "$t" "$(since "$t0")"
-					g="$(jq -r '.end.sum_received.bits_per_second / 1e9' "$out")"
-					rec "$p" "$t" gbps "$g"
-					blog "$p $t run $rep: $(printf '%.3f' "$g") Gbit/s"
-				else
-					blog "$p $t run $rep: iperf3 failed:" \
-						"$(jq -r '.error // empty' "$out" 2>/dev/null | head -c 200)"
-				fi
-				;;
+			ping) ping_rtt "$p" "$PS1" "$PA2" "$rep" ;;
+			tcp1 | tcp4) tcp_rate "$p" "$t" "$rep" "$PS2" "" "$PS1" "$PA2" -P "${t#tcp}" ;;
 			esac
 		done
 	done
