@@ -553,9 +553,8 @@ static void snap_id(const struct daemon *d, struct nat64_snap_id *id)
 static void snap_save(struct daemon *d, bool is_final)
 {
 	struct nat64_snap_id id;
-	struct nat64_info ni;
 	uint8_t *buf = NULL;
-	size_t len = 0, n = 0;
+	size_t len = 0, n = nat64_session_count(d->nat64);
 	int r;
 
 	snap_id(d, &id);
@@ -567,9 +566,6 @@ static void snap_save(struct daemon *d, bool is_final)
 		log_warn_errno(r, "NAT64: cannot save the state to %s", d->snap_path);
 		return;
 	}
-	nat64_get_info(d->nat64, &ni);
-	for (int p = 0; p < NAT64_NPROTO; p++)
-		n += ni.table.sessions[p];
 	if (is_final)
 		log_info("NAT64: saved %zu sessions to %s", n, d->snap_path);
 	else

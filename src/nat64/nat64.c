@@ -1016,6 +1016,17 @@ void nat64_get_info(const struct nat64 *n, struct nat64_info *out)
 		      out->table.memory + fs.memory;
 }
 
+size_t nat64_session_count(const struct nat64 *n)
+{
+	struct nat64_table_info ti;
+	size_t sum = 0;
+
+	nat64_table_info(n->tab, &ti);
+	for (int p = 0; p < NAT64_NPROTO; p++)
+		sum += ti.sessions[p];
+	return sum;
+}
+
 void nat64_foreach_session(const struct nat64 *n, int proto, nat64_session_cb *cb, void *ctx)
 {
 	nat64_table_foreach(n->tab, proto, cb, ctx);

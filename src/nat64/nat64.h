@@ -132,6 +132,8 @@ void nat64_input4(struct nat64 *n, struct pkt *p, uint64_t now);
 void nat64_tick(struct nat64 *n, uint64_t now);
 
 void nat64_get_info(const struct nat64 *n, struct nat64_info *out);
+/* Sessions now, every protocol together. */
+size_t nat64_session_count(const struct nat64 *n);
 /* Sessions of proto (NAT64_NPROTO: all), as nat64_table_foreach. */
 void nat64_foreach_session(const struct nat64 *n, int proto, nat64_session_cb *cb, void *ctx);
 /*

@@ -60,13 +60,6 @@ struct enc {
 	int err;     /* sticky: a pack call failed (the buffer could not grow) */
 };
 
-static bool count_cb(void *ctx, const struct nat64_session_info *s)
-{
-	(void)s;
-	(*(size_t *)ctx)++;
-	return true;
-}
-
 static void pack_u64(struct enc *e, uint64_t v)
 {
 	e->err |= msgpack_pack_uint64(&e->pk, v);
@@ -121,11 +114,10 @@ int nat64_snap_encode(const struct nat64 *n, const struct nat64_snap_id *id, uin
 {
 	struct enc e = {.mono_now = mono_now, .wall_now = wall_now};
 	msgpack_sbuffer sb;
-	size_t count = 0;
+	size_t count = nat64_session_count(n);
 
 	*out = NULL;
 	*len = 0;
-	nat64_foreach_session(n, NAT64_NPROTO, count_cb, &count);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&e.pk, &sb, msgpack_sbuffer_write);
 	e.err |= msgpack_pack_array(&e.pk, NTOP);
@@ -439,24 +431,13 @@ static char *fmt_prefix(const uint8_t *a, unsigned len, char *buf)
 	return inet_prefix_format(&p, buf);
 }
 
-static size_t table_sessions(const struct nat64 *n)
-{
-	struct nat64_info ni;
-	size_t sum = 0;
-
-	nat64_get_info(n, &ni);
-	for (int p = 0; p < NAT64_NPROTO; p++)
-		sum += ni.table.sessions[p];
-	return sum;
-}
-
 /* Pass 2: the records at r->off, already checked by pass 1, into n. */
 static void restore_all(struct nat64 *n, struct rd *r, size_t count, uint64_t mono_now,
 			uint64_t wall_now, struct nat64_snap_stats *st)
 {
 	/* A wall clock set back since saving cannot lengthen a session past its time then. */
 	uint64_t now = wall_now > st->saved ? wall_now : st->saved;
-	size_t before = table_sessions(n), ok = 0;
+	size_t before = nat64_session_count(n), ok = 0;
 
 	for (size_t i = 0; i < count; i++) {
 		struct nat64_session_info s;
@@ -489,7 +470,7 @@ static void restore_all(struct nat64 *n, struct rd *r, size_t count, uint64_t mo
 	 * A record of a session restored before replaces it (the table's rule) without adding
 	 * one: counted refused, so that restored is what the table gained.
 	 */
-	st->restored = table_sessions(n) - before;
+	st->restored = nat64_session_count(n) - before;
 	st->refused += ok - st->restored;
 }
 
