@@ -840,6 +840,79 @@ nat64_ctl() {
 # nat64_get NAME JQ-FILTER: a field of the node's getNAT64 (e.g. '.counters["6to4"].packets').
 nat64_get() { nat64_ctl "$1" getNAT64 | jq -r "$2"; }
 
+# in_range N LO HI: N is a number from LO to HI.
+in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
+
+# listen_wait NS PORT: waits (5 s) until a TCP socket listens on PORT in NS, else fails.
+listen_wait() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		ns_exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on port $2 in namespace $1"
+}
+
+# trace6_ends NS DST MAXHOPS: `traceroute -6` from NS to DST must end at DST, else fails
+# showing its output; sets TRACE_HOPS to the hops, space-separated.
+trace6_ends() {
+	local last
+	ns_exec "$1" timeout 60 traceroute -6 -n -q 1 -w 2 -m "$3" "$2" >"$T_TMP/trace.out" 2>&1 || {
+		cat "$T_TMP/trace.out"
+		fail "traceroute -6 $2 failed"
+	}
+	last="$(tail -n1 "$T_TMP/trace.out" | awk '{ print $2 }')"
+	TRACE_HOPS="$(awk 'NR > 1 { printf "%s%s", (NR > 2 ? " " : ""), $2 }' "$T_TMP/trace.out")"
+	[[ "$last" == "$2" ]] || {
+		cat "$T_TMP/trace.out"
+		fail "traceroute's last hop is '$last', not $2"
+	}
+}
+
+# cap_start NS IFNAME FILTER: a tcpdump of one packet matching FILTER on IFNAME in NS, waited
+# for until it listens; sets CAP_PID, output in $T_TMP/cap.NS. cap_mss NS PID: waits for that
+# capture and prints the MSS option it saw ("" if none).
+cap_start() {
+	local ns="$1" i
+	bg_start "$ns" timeout 15 tcpdump -n -l -v -i "$2" -c 1 "$3" >"$T_TMP/cap.$ns" \
+		2>"$T_TMP/cap.$ns.err"
+	CAP_PID="$BG_PID"
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening on' "$T_TMP/cap.$ns.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$T_TMP/cap.$ns.err"
+	fail "tcpdump in namespace $ns does not listen"
+}
+cap_mss() {
+	wait_exit "$2" 10 || true
+	pid_forget "$2"
+	grep -o 'mss [0-9]*' "$T_TMP/cap.$1" | head -n1 | cut -d' ' -f2
+}
+
+# syn_mss C C-IF S S-IF S4 DST: C opens a TCP connection to [DST]:7200, which reaches a
+# listener on S4:7200 in S; sets MSS_S to the MSS of the SYN as it arrives on S-IF and MSS_C to
+# that of the SYN-ACK as it arrives on C-IF, and fails when either has none.
+syn_mss() {
+	local lpid cap_s cap_c
+	bg_start "$3" socat -u "TCP4-LISTEN:7200,bind=$5,reuseaddr" OPEN:/dev/null
+	lpid="$BG_PID"
+	cap_start "$3" "$4" 'tcp dst port 7200 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'
+	cap_s="$CAP_PID"
+	cap_start "$1" "$2" 'ip6 and tcp src port 7200 and ip6[53] & 0x12 == 0x12'
+	cap_c="$CAP_PID"
+	listen_wait "$3" 7200
+	echo hello | ns_exec "$1" timeout 10 socat -u - "TCP6:[$6]:7200" ||
+		fail "TCP to [$6]:7200 failed"
+	wait_exit "$lpid" 10 || true
+	pid_forget "$lpid"
+	MSS_S="$(cap_mss "$3" "$cap_s")" MSS_C="$(cap_mss "$1" "$cap_c")"
+	[[ -n "$MSS_S" && -n "$MSS_C" ]] || {
+		cat "$T_TMP/cap.$3" "$T_TMP/cap.$1"
+		fail "no MSS option captured (SYN at $3: '$MSS_S', SYN-ACK at $1: '$MSS_C')"
+	}
+}
+
 # nat64_routes NS IFNAME POOL4...: prints what `ip route get` says in NS for an address of
 # NAT64_PREFIX and for each pool address, for the lookups that lead into IFNAME; nothing for
 # one that does not (no route, or another device).

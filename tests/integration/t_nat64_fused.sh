@@ -186,15 +186,6 @@ fudp() {
 	}
 }
 uq() { jq -r "$1" "$T_TMP/udp.json"; }
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
-listen_wait() { # NS PORT
-	local i
-	for ((i = 0; i < 50; i++)); do
-		ns_exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	fail "nothing listens on port $2 in namespace $1"
-}
 # paced_start NAME KBYTES RATE: S listens on 10.1.0.3:PORT (7101 for "a", 7102 for "b") and
 # writes what arrives to $T_TMP/NAME.dst; C sends KBYTES of random data to [DST]:PORT at RATE
 # bytes/s (fused.py send). Sets P_LPID (listener) and P_SPID (sender).
@@ -298,51 +289,12 @@ fudp c "$C6" 40001 "$DST" 7201 s "$S4"
 pass "UDP both ways: S sees $POOL:$(uq .server.port), its reply reaches C from [$DST]:7201"
 
 # 5. traceroute.
-ns_exec c timeout 60 traceroute -6 -n -q 1 -w 2 -m 10 "$DST" >"$T_TMP/trace.out" 2>&1 || {
-	cat "$T_TMP/trace.out"
-	fail "traceroute -6 $DST failed"
-}
-last="$(tail -n1 "$T_TMP/trace.out" | awk '{ print $2 }')"
-hops="$(awk 'NR > 1 { printf "%s%s", (NR > 2 ? " " : ""), $2 }' "$T_TMP/trace.out")"
-[[ "$last" == "$DST" ]] || {
-	cat "$T_TMP/trace.out"
-	fail "traceroute's last hop is '$last', not $DST"
-}
-pass "traceroute -6 ends at the destination: $hops"
+trace6_ends c "$DST" 10
+pass "traceroute -6 ends at the destination: $TRACE_HOPS"
 
 # 6. MSS clamping both ways: ygg0 at 1400 on R, so a segment must fit 1400 as IPv6.
-cap_start() { # NS IFNAME FILTER: one packet; sets CAP_PID, output in $T_TMP/cap.NS
-	local ns="$1" i
-	bg_start "$ns" timeout 15 tcpdump -n -l -v -i "$2" -c 1 "$3" >"$T_TMP/cap.$ns" \
-		2>"$T_TMP/cap.$ns.err"
-	CAP_PID="$BG_PID"
-	for ((i = 0; i < 50; i++)); do
-		grep -q 'listening on' "$T_TMP/cap.$ns.err" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$T_TMP/cap.$ns.err"
-	fail "tcpdump in namespace $ns does not listen"
-}
-cap_mss() { # NS PID: waits for the capture, prints the MSS it saw ("" if none)
-	wait_exit "$2" 10 || true
-	pid_forget "$2"
-	grep -o 'mss [0-9]*' "$T_TMP/cap.$1" | head -n1 | cut -d' ' -f2
-}
-bg_start s socat -u "TCP4-LISTEN:7200,bind=$S4,reuseaddr" OPEN:/dev/null
-lpid="$BG_PID"
-cap_start s em 'tcp dst port 7200 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'
-cap_s="$CAP_PID"
-cap_start c er 'ip6 and tcp src port 7200 and ip6[53] & 0x12 == 0x12'
-cap_c="$CAP_PID"
-listen_wait s 7200
-echo hello | ns_exec c timeout 10 socat -u - "TCP6:[$DST]:7200" || fail "TCP to [$DST]:7200 failed"
-wait_exit "$lpid" 10 || true
-pid_forget "$lpid"
-mss_s="$(cap_mss s "$cap_s")" mss_c="$(cap_mss c "$cap_c")"
-[[ -n "$mss_s" && -n "$mss_c" ]] || {
-	cat "$T_TMP/cap.s" "$T_TMP/cap.c"
-	fail "no MSS option captured (SYN at S: '$mss_s', SYN-ACK at C: '$mss_c')"
-}
+syn_mss c er s em "$S4" "$DST"
+mss_s="$MSS_S" mss_c="$MSS_C"
 ((mss_s <= 1400 - 60 && mss_c <= 1400 - 60)) || {
 	cat "$T_TMP/cap.s" "$T_TMP/cap.c"
 	fail "MSS not clamped to IfMTU 1400: SYN at S $mss_s, SYN-ACK at C $mss_c (want <= 1340" \

@@ -223,30 +223,8 @@ n64udp() {
 }
 # uq JQ-FILTER: a value of the last scenario's JSON.
 uq() { jq -r "$1" "$T_TMP/udp.json"; }
-# in_range PORT LO HI
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
 # counter NAME DIRECTION REASON: a drop counter of getNAT64 (0 when absent).
 counter() { nat64_get "$1" ".counters[\"$2\"].dropped[\"$3\"] // 0"; }
-# cap_start NS FILTER: a tcpdump of one packet on NS's veth toward R (or C for R), waiting until
-# it listens; sets CAP_PID, output in $T_TMP/cap.NS.
-cap_start() {
-	local ns="$1" i
-	bg_start "$ns" timeout 15 tcpdump -n -l -v -i er -c 1 "$2" >"$T_TMP/cap.$ns" \
-		2>"$T_TMP/cap.$ns.err"
-	CAP_PID="$BG_PID"
-	for ((i = 0; i < 50; i++)); do
-		grep -q 'listening on' "$T_TMP/cap.$ns.err" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$T_TMP/cap.$ns.err"
-	fail "tcpdump in namespace $ns does not listen"
-}
-# cap_mss NS PID: waits for the capture and prints the MSS option it saw ("" if none).
-cap_mss() {
-	wait_exit "$2" 10 || true
-	pid_forget "$2"
-	grep -o 'mss [0-9]*' "$T_TMP/cap.$1" | head -n1 | cut -d' ' -f2
-}
 
 # --- run 1: endpoint-independent, IfMTU 1400 ---------------------------------------------------
 nat64_conf r mtu=1400
@@ -304,38 +282,13 @@ c6="$(nat64_get r '.counters["6to4"].packets')" c4="$(nat64_get r '.counters["4t
 pass "getNAT64 counters: $c6 packets 6to4, $c4 4to6; sessions $(nat64_get r '.sessions | tojson')"
 
 # 3. traceroute.
-ns_exec c timeout 60 traceroute -6 -n -q 1 -w 2 -m 8 "$DST" >"$T_TMP/trace.out" 2>&1 || {
-	cat "$T_TMP/trace.out"
-	fail "traceroute -6 $DST failed"
-}
-last="$(tail -n1 "$T_TMP/trace.out" | awk '{ print $2 }')"
-hops="$(awk 'NR > 1 { printf "%s%s", (NR > 2 ? " " : ""), $2 }' "$T_TMP/trace.out")"
-[[ "$last" == "$DST" ]] || {
-	cat "$T_TMP/trace.out"
-	fail "traceroute's last hop is '$last', not $DST"
-}
-pass "traceroute -6 ends at the destination: $hops (hop_limit drops counted:" \
+trace6_ends c "$DST" 8
+pass "traceroute -6 ends at the destination: $TRACE_HOPS (hop_limit drops counted:" \
 	"$(counter r 6to4 hop_limit) 6to4, $(counter r 4to6 hop_limit) 4to6)"
 
 # 4. MSS clamping, both directions.
-bg_start s socat -u TCP4-LISTEN:7200,bind="$NAT64_S4",reuseaddr OPEN:/dev/null
-lpid="$BG_PID"
-cap_start s 'tcp dst port 7200 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'
-cap_s="$CAP_PID"
-cap_start c 'ip6 and tcp src port 7200 and ip6[53] & 0x12 == 0x12'
-cap_c="$CAP_PID"
-for ((i = 0; i < 50; i++)); do
-	ns_exec s ss -Hltn 'sport = :7200' | grep -q . && break
-	sleep 0.1
-done
-echo hello | ns_exec c timeout 10 socat -u - "TCP6:[$DST]:7200" || fail "TCP to [$DST]:7200 failed"
-wait_exit "$lpid" 10 || true
-pid_forget "$lpid"
-mss_s="$(cap_mss s "$cap_s")" mss_c="$(cap_mss c "$cap_c")"
-[[ -n "$mss_s" && -n "$mss_c" ]] || {
-	cat "$T_TMP/cap.s" "$T_TMP/cap.c"
-	fail "no MSS option captured (SYN at the server: '$mss_s', SYN-ACK at the client: '$mss_c')"
-}
+syn_mss c er s er "$NAT64_S4" "$DST"
+mss_s="$MSS_S" mss_c="$MSS_C"
 ((mss_s <= 1400 - 60 && mss_c <= 1400 - 60)) || {
 	cat "$T_TMP/cap.s" "$T_TMP/cap.c"
 	fail "MSS not clamped to IfMTU 1400: SYN at the server $mss_s, SYN-ACK at the client" \
