@@ -4,8 +4,11 @@
  * 0.5.12 (ironwood 743fe2f) behaves, including its odd corners: a session created by an INIT
  * whose seq is 0 is never updated (seq - 1 wraps), the first packet after a 2^64 nonce wrap
  * carries nonce 0 and is dropped by the receiver, an INIT-driven update keeps the send nonce.
- * One deliberate difference: a receive nonce follows its shared key through a rekeying (see
- * rekey()), where Go restarts it and so accepts a replay once more. It only drops replays.
+ * Two deliberate differences: a receive nonce follows its shared key through a rekeying (see
+ * rekey()), where Go restarts it and so accepts a replay once more (it only drops replays);
+ * and a buffer's INIT, resent in a later second, carries that second as its seq (see
+ * session_send), where Go keeps the first one, so a node that restarts twice within a second
+ * is not shut out by a peer that holds that seq until its traffic stops for 60 s.
  *
  * Owns: the sessions (struct sess) and buffers (struct sbuf), each in a vector sorted by the
  * remote ed pub (binary search per packet: no hash an attacker could flood) and in an expiry
@@ -609,6 +612,16 @@ void session_send(struct session_table *t, const uint8_t dest[32], struct pkt *p
 	}
 	b->msg = payload;
 	buf_touch(t, b, now_ms);
+	/*
+	 * ironwood resends the buffer's INIT with the seq it was made with (§2.6.1). A peer that
+	 * already holds that seq for our key (our previous run handshook in the same second, as
+	 * a quick restart does) ignores it (§2.6.2 step 2), and as long as messages keep coming
+	 * the buffer never expires: no session, ever. A resend a second later carries that
+	 * second instead, which such a peer takes as an update; the keys stay the buffer's, so a
+	 * peer that took the earlier INIT only rotates once more (ironwood peers do the same).
+	 */
+	if (unix_now(t) > b->seq)
+		b->seq = unix_now(t);
 	emit(t, dest, handshake_pkt(t, dest, TYPE_INIT, b->current.pub, b->next.pub, 0, b->seq));
 }
 

@@ -781,6 +781,39 @@ Test(session, restarted_peer_resynchronises)
 	sim_free(s);
 }
 
+/*
+ * A restarts twice quickly: B holds A's session with the seq of this second, so the new A's
+ * INIT of the same second is stale for B and ignored. A keeps writing (a ping every 200 ms
+ * keeps the buffer alive); the first INIT of the next second carries that second, B takes it
+ * and the buffered message is delivered.
+ */
+Test(session, restart_within_a_second_heals_at_the_next)
+{
+	struct sim *s = sim_new();
+	int rounds = 0;
+
+	handshake(s);
+	session_table_free(A(s)->t); /* A restarts within the second of its handshake */
+	node_table(A(s));
+	A(s)->ndeliv = B(s)->ndeliv = 0;
+	msg(s, A(s), B(s), 1, 100);
+	run(s);
+	cr_assert_eq(B(s)->ndeliv, 0, "the INIT of the same second is stale for B");
+	cr_assert_geq(st(B(s))->stale_handshake, 1);
+	while (B(s)->ndeliv == 0) {
+		cr_assert_lt(++rounds, 10, "a resend in a later second must be taken");
+		s->now += 200;
+		msg(s, A(s), B(s), 100 + rounds, 100);
+		run(s);
+	}
+	cr_assert_leq(s->now % 1000 + rounds * 200, 2000, "healed within the next second");
+	msg(s, B(s), A(s), 9, 100);
+	run(s);
+	cr_assert_eq(A(s)->ndeliv, 1, "and B's answer reaches the new A (got %zu)",
+		     (size_t)A(s)->ndeliv);
+	sim_free(s);
+}
+
 Test(session, sessions_and_buffers_expire_after_60s_idle)
 {
 	struct sim *s = sim_new();
